@@ -1,0 +1,386 @@
+//! The command line: clap definitions, flow-folder resolution, and dispatch
+//! of each verb to the module that does it. Holds no logic of its own
+//! beyond choosing what to print and which exit code to return.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, FlowDir};
+use crate::diag::did_you_mean;
+use crate::error::{Error, exit};
+use crate::plan::{Known, Scan, nanos_since_epoch, plan_all};
+use crate::run::{Summary, dot_flow, run_once};
+use crate::signals::Shutdown;
+use crate::state::State;
+use crate::status;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flow",
+    version,
+    about = "Runs jobs on the files that appear in folders"
+)]
+pub(crate) struct Cli {
+    /// Use DIR as the flow folder (before any command, as in make and git).
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    directory: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One pass: scan, run what is needed in dependency order, exit.
+    Run { dir: Option<PathBuf> },
+    /// The same as `run`, resident: a pass every interval until stopped.
+    Watch {
+        dir: Option<PathBuf>,
+        /// Time between passes.
+        #[arg(long, default_value = "60s", value_parser = parse_interval)]
+        interval: Duration,
+    },
+    /// Every job and item with its status and last run.
+    Status {
+        dir: Option<PathBuf>,
+        /// The same model as JSON (see docs/status-json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// What `run` would do now, without doing it.
+    Plan { dir: Option<PathBuf> },
+    /// Validate the configuration and the executables; report every error.
+    Check { dir: Option<PathBuf> },
+    /// Re-arm items that ended in error: `[FLOW_DIR] JOB [ITEM]...`.
+    Retry {
+        #[arg(required = true, num_args = 1.., value_name = "[FLOW_DIR] JOB [ITEM]")]
+        words: Vec<String>,
+    },
+    /// Print the log of an item's last run: `[FLOW_DIR] JOB ITEM`.
+    Logs {
+        #[arg(required = true, num_args = 2..=3, value_name = "[FLOW_DIR] JOB ITEM")]
+        words: Vec<String>,
+    },
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    crate::config::parse_duration(text)
+}
+
+/// Parses the command line, runs it, and returns the exit code.
+pub(crate) fn main() -> i32 {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.execute() {
+        Ok(code) => code,
+        Err(error) => {
+            eprint!("{}", error.report());
+            error.exit_code()
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+impl Cli {
+    fn execute(self) -> Result<i32, Error> {
+        let base = self.directory.clone();
+        match self.command {
+            Command::Run { dir } => {
+                let shutdown = Shutdown::install();
+                let config = Config::load(flow_dir(base, dir)?)?;
+                let summary = run_once(&config, &shutdown)?;
+                Ok(report_pass(&config, &summary, &shutdown))
+            }
+            Command::Watch { dir, interval } => {
+                let shutdown = Shutdown::install();
+                watch(flow_dir(base, dir)?, interval, &shutdown)
+            }
+            Command::Status { dir, json } => {
+                let config = Config::load(flow_dir(base, dir)?)?;
+                let report = status::collect(&config)?;
+                if json {
+                    print!("{}", status::render_json(&report));
+                } else {
+                    print!("{}", status::render_text(&report));
+                }
+                Ok(exit::SUCCESS)
+            }
+            Command::Plan { dir } => {
+                let config = Config::load(flow_dir(base, dir)?)?;
+                let state = State::open(&dot_flow(&config))?;
+                let records = state.items()?;
+                let jobs: Vec<_> = config.jobs.iter().collect();
+                let scan = Scan::read(&config, &jobs);
+                let now = nanos_since_epoch(std::time::SystemTime::now());
+                let plans = plan_all(&config, &scan, &Known::new(&records), now);
+                print!("{}", crate::plan::render(&plans));
+                Ok(exit::SUCCESS)
+            }
+            Command::Check { dir } => {
+                let config = Config::load(flow_dir(base, dir)?)?;
+                let order: Vec<&str> = config.jobs.iter().map(|job| job.name.as_str()).collect();
+                println!(
+                    "{}: {} jobs, run in this order: {}; every executable found",
+                    config.dir.show(crate::config::FILE_NAME),
+                    order.len(),
+                    order.join(" -> ")
+                );
+                Ok(exit::SUCCESS)
+            }
+            Command::Retry { words } => {
+                let (dir, rest) = split_flow_dir(base, &words, 1)?;
+                let config = Config::load(dir)?;
+                retry(&config, rest)
+            }
+            Command::Logs { words } => {
+                let (dir, rest) = split_flow_dir(base, &words, 2)?;
+                let config = Config::load(dir)?;
+                logs(&config, rest)
+            }
+        }
+    }
+}
+
+/// Positional folder, else `-C`, else `$FLOW_DIR`, else the current folder.
+/// A positional folder is relative to `-C` when both are given.
+fn flow_dir(base: Option<PathBuf>, dir: Option<PathBuf>) -> Result<FlowDir, Error> {
+    let shown = match (base, dir) {
+        (Some(base), Some(dir)) => base.join(dir),
+        (None, Some(dir)) | (Some(dir), None) => dir,
+        (None, None) => {
+            std::env::var_os("FLOW_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from)
+        }
+    };
+    FlowDir::new(shown)
+}
+
+/// For `retry` and `logs`: a first word naming a folder with `flow.yaml`
+/// is the flow folder, when enough words remain after it.
+fn split_flow_dir(
+    base: Option<PathBuf>,
+    words: &[String],
+    needed: usize,
+) -> Result<(FlowDir, &[String]), Error> {
+    if let Some((first, rest)) = words.split_first() {
+        let candidate = base
+            .as_deref()
+            .map_or_else(|| PathBuf::from(first), |base| base.join(first));
+        if rest.len() >= needed && FlowDir::holds_flow(&candidate) {
+            return Ok((FlowDir::new(candidate)?, rest));
+        }
+    }
+    Ok((flow_dir(base, None)?, words))
+}
+
+fn report_pass(config: &Config, summary: &Summary, shutdown: &Shutdown) -> i32 {
+    if let Some(pid) = summary.lock_held {
+        let holder = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+        eprintln!(
+            "flow: another run{holder} holds the lock on {}; nothing to do",
+            config.dir.shown.display()
+        );
+        return exit::SUCCESS;
+    }
+    tracing::info!(
+        succeeded = summary.succeeded,
+        failed = summary.failed,
+        interrupted = summary.interrupted,
+        "pass done"
+    );
+    if let Some(signal) = shutdown.signal() {
+        return exit::SIGNAL_BASE + signal as i32;
+    }
+    if summary.failed > 0 {
+        exit::ITEMS_FAILED
+    } else {
+        exit::SUCCESS
+    }
+}
+
+/// Passes until a signal; `flow.yaml` is read again before each pass, and an
+/// invalid edit keeps the last good configuration.
+fn watch(dir: FlowDir, interval: Duration, shutdown: &Shutdown) -> Result<i32, Error> {
+    let mut config = Config::load(dir.clone())?;
+    tracing::info!(flow = %dir.shown.display(), interval = %humantime::format_duration(interval), "watching");
+    loop {
+        match Config::load(dir.clone()) {
+            Ok(fresh) => config = fresh,
+            Err(error) => eprintln!(
+                "{}flow: keeping the last valid configuration",
+                error.report()
+            ),
+        }
+        let summary = run_once(&config, shutdown)?;
+        if summary.lock_held.is_some() {
+            tracing::info!("another run holds the lock; skipping this pass");
+        }
+        if let Some(signal) = shutdown.signal() {
+            tracing::info!(signal = signal.as_str(), "stopping");
+            return Ok(exit::SIGNAL_BASE + signal as i32);
+        }
+        shutdown.sleep(interval);
+        if let Some(signal) = shutdown.signal() {
+            tracing::info!(signal = signal.as_str(), "stopping");
+            return Ok(exit::SIGNAL_BASE + signal as i32);
+        }
+    }
+}
+
+fn job_named<'a>(config: &'a Config, name: &str) -> Result<&'a crate::config::Job, Error> {
+    config
+        .jobs
+        .iter()
+        .find(|job| job.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = config.jobs.iter().map(|job| job.name.as_str()).collect();
+            let hint = match did_you_mean(name, names.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("the jobs are {}", names.join(", ")),
+            };
+            Error::Usage {
+                message: format!(
+                    "no job named `{name}` in {}",
+                    config.dir.show(crate::config::FILE_NAME)
+                ),
+                hint,
+            }
+        })
+}
+
+/// Item ids of `job` that `word` names: the item id itself (the source file
+/// name), or its target's file name, or either without extension, so that
+/// `merge File` finds the item making `merged/File.xlsx`.
+fn items_named(records: &[(String, String)], word: &str) -> Vec<String> {
+    let stem = |name: &str| name.split('.').next().unwrap_or(name).to_owned();
+    let exact: Vec<String> = records
+        .iter()
+        .filter(|(id, _)| id == word)
+        .map(|(id, _)| id.clone())
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    records
+        .iter()
+        .filter(|(id, target)| {
+            let target_name = Path::new(target)
+                .file_name()
+                .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+            stem(id) == word || target_name == word || stem(&target_name) == word
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+fn job_items(state: &State, job: &str) -> Result<Vec<(String, String)>, Error> {
+    let mut items: Vec<(String, String)> = state
+        .items()?
+        .into_values()
+        .filter(|record| record.job == job)
+        .map(|record| (record.item, record.target))
+        .collect();
+    items.sort();
+    Ok(items)
+}
+
+fn retry(config: &Config, words: &[String]) -> Result<i32, Error> {
+    let Some((job, wanted)) = words.split_first() else {
+        return Err(usage("`flow retry` needs a job name"));
+    };
+    let job = job_named(config, job)?;
+    let state = State::open(&dot_flow(config))?;
+    let selected = if wanted.is_empty() {
+        None
+    } else {
+        let known = job_items(&state, &job.name)?;
+        let mut ids = Vec::new();
+        for word in wanted {
+            let found = items_named(&known, word);
+            if found.is_empty() {
+                return Err(unknown_item(&job.name, word, &known));
+            }
+            ids.extend(found);
+        }
+        Some(ids)
+    };
+    let rearmed = state.retry(&job.name, selected.as_deref())?;
+    if rearmed.is_empty() {
+        println!("nothing to re-arm: no item of `{}` is in error", job.name);
+    } else {
+        println!(
+            "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them",
+            rearmed.len(),
+            job.name,
+            rearmed.join(", ")
+        );
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn logs(config: &Config, words: &[String]) -> Result<i32, Error> {
+    let [job, word] = words else {
+        return Err(usage("`flow logs` takes a job and an item"));
+    };
+    let job = job_named(config, job)?;
+    let state = State::open(&dot_flow(config))?;
+    let known = job_items(&state, &job.name)?;
+    let found = items_named(&known, word);
+    let [item] = found.as_slice() else {
+        return Err(if found.is_empty() {
+            unknown_item(&job.name, word, &known)
+        } else {
+            usage(&format!(
+                "`{word}` names several items of `{}`: {}",
+                job.name,
+                found.join(", ")
+            ))
+        });
+    };
+    let record = state.item(&job.name, item)?;
+    let run = match record {
+        Some(record) => state.run(record.last_run)?,
+        None => None,
+    };
+    let Some(run) = run else {
+        return Err(unknown_item(&job.name, word, &known));
+    };
+    let text = std::fs::read(&run.log).map_err(|source| Error::Io {
+        action: "read the log",
+        path: run.log.clone(),
+        source,
+    })?;
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(&text);
+    Ok(exit::SUCCESS)
+}
+
+fn usage(message: &str) -> Error {
+    Error::Usage {
+        message: message.to_owned(),
+        hint: "see `flow help`".to_owned(),
+    }
+}
+
+fn unknown_item(job: &str, word: &str, known: &[(String, String)]) -> Error {
+    let ids: Vec<&str> = known.iter().map(|(id, _)| id.as_str()).collect();
+    let hint = match did_you_mean(word, ids.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None if ids.is_empty() => format!("`{job}` has not run any item yet"),
+        None => format!("items of `{job}` that ran: {}", ids.join(", ")),
+    };
+    Error::Usage {
+        message: format!("no run of `{job}` for item `{word}`"),
+        hint,
+    }
+}

@@ -1,0 +1,181 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    let dir = FlowDir {
+        shown: PathBuf::from("."),
+        path: PathBuf::from("/nonexistent-flow"),
+    };
+    let file = SourceFile {
+        display: "flow.yaml".into(),
+        text: text.into(),
+    };
+    let finder = Finder {
+        beside: None,
+        path: vec!["/bin".into(), "/usr/bin".into()],
+    };
+    Config::parse(dir, file, &finder)
+}
+
+fn errors(text: &str) -> String {
+    match parse(text) {
+        Ok(_) => panic!("expected errors"),
+        Err(error) => error.render(),
+    }
+}
+
+const CHAIN: &str = "settle: 1s
+jobs:
+  - name: merge
+    run: sh
+    source: mid/{name}_A.{ext}
+    inputs:
+      right: in/{name}_B.{ext}
+    target: out/{name}.{ext}
+    args: { on: isin }
+  - name: first
+    run: sh
+    source: in
+    target: mid
+    timeout: 5s
+";
+
+#[test]
+fn valid_config_orders_jobs_by_folders() {
+    let config = parse(CHAIN).expect("valid");
+    let names: Vec<&str> = config.jobs.iter().map(|job| job.name.as_str()).collect();
+    assert_eq!(names, ["first", "merge"]);
+    assert_eq!(config.settle, Duration::from_secs(1));
+    assert_eq!(config.jobs[0].timeout, Duration::from_secs(5));
+    assert_eq!(config.jobs[1].timeout, DEFAULT_TIMEOUT);
+    assert_eq!(config.jobs[1].args, [("on".to_owned(), "isin".to_owned())]);
+    assert_eq!(config.jobs[1].inputs[0].0, "right");
+}
+
+#[test]
+fn unknown_wildcard_points_at_it() {
+    let text = CHAIN.replace("out/{name}.{ext}", "out/{nmae}.{ext}");
+    assert_eq!(
+        errors(&text),
+        "error: job `merge` uses unknown wildcard `{nmae}`
+ --> flow.yaml:8:17
+  |
+8 |     target: out/{nmae}.{ext}
+  |                 ^^^^^^
+hint: `source` defines {ext} and {name}; did you mean {name}?
+"
+    );
+}
+
+#[test]
+fn bad_duration_unknown_key_and_cycle_are_all_reported() {
+    let text = "settle: 2 parsecs
+colour: red
+jobs:
+  - name: a
+    run: sh
+    source: x
+    target: y
+    retires: 2
+  - name: b
+    run: sh
+    source: y
+    target: x
+";
+    assert_eq!(
+        errors(text),
+        "error: unknown key `colour` at the top level
+ --> flow.yaml:2:1
+  |
+2 | colour: red
+  | ^^^^^^
+hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel` and `jobs`
+
+error: unknown key `retires` in a job
+ --> flow.yaml:8:5
+  |
+8 |     retires: 2
+  |     ^^^^^^^
+hint: did you mean `retries`?
+
+error: `settle` is not a duration: `2 parsecs`
+ --> flow.yaml:1:9
+  |
+1 | settle: 2 parsecs
+  |         ^^^^^^^^^
+hint: write a number and a unit, such as `2s`, `10m` or `1h 30m`
+
+error: jobs form a cycle through their folders: `a` -> `b` -> `a`
+ --> flow.yaml:6:13
+  |
+6 |     source: x
+  |             ^
+hint: a job must not read, directly or through other jobs, the folder it writes: give one of them another `target` folder
+
+error: flow.yaml has 4 errors
+"
+    );
+}
+
+#[test]
+fn duplicate_name_and_missing_executable() {
+    let text = "jobs:
+  - name: a
+    run: job-nowhere
+    source: x
+    target: y
+  - name: a
+    run: sh
+    source: y
+    target: z
+";
+    assert_eq!(
+        errors(text),
+        "error: job `a`: executable `job-nowhere` not found
+ --> flow.yaml:3:10
+  |
+3 |     run: job-nowhere
+  |          ^^^^^^^^^^^
+hint: put `job-nowhere` beside the `flow` binary or on PATH, or give a path relative to the flow folder such as `./job-nowhere`
+
+error: job name `a` is used twice
+ --> flow.yaml:6:11
+  |
+6 |   - name: a
+  |           ^
+hint: rename one of them; the first is on line 2
+
+error: flow.yaml has 2 errors
+"
+    );
+}
+
+#[test]
+fn syntax_error_has_a_location() {
+    let rendered = errors("jobs:\n  - name: a\n    run: [sh\n");
+    assert!(rendered.starts_with("error: "), "{rendered}");
+    assert!(rendered.contains("--> flow.yaml:"), "{rendered}");
+    let rendered = errors("jobs:\n  - name: a\n    source: x\n    target: y\n");
+    assert!(rendered.contains("missing field `run`"), "{rendered}");
+}
+
+#[test]
+fn parses_durations() {
+    assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+    assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+    assert!(parse_duration("10").is_err_and(|hint| hint.contains("`10s`")));
+    assert!(parse_duration("soon").is_err());
+}
+
+#[test]
+fn cycle_detection_finds_the_cycle() {
+    let link = |reads: &[&str], writes: &str| Links {
+        reads: reads.iter().map(|r| (*r).to_owned()).collect(),
+        writes: writes.to_owned(),
+    };
+    let chain = [link(&["b"], "c"), link(&["a"], "b"), link(&["c", "a"], "d")];
+    assert_eq!(order_jobs(&chain), Ok(vec![1, 0, 2]));
+    let cycle = [link(&["in"], "x"), link(&["x"], "y"), link(&["y"], "in")];
+    assert_eq!(order_jobs(&cycle), Err(vec![0, 1, 2]));
+    assert_eq!(order_jobs(&[link(&["x"], "x")]), Err(vec![0]));
+}

@@ -1,0 +1,410 @@
+//! What `run` would do now: bind each job's wildcards to the files present,
+//! then decide per item whether it runs, waits or is done, from the scan and
+//! the recorded state. [`plan_job`] and [`plan_all`] are pure; only
+//! [`Scan::read`] touches the disk, and only for names, sizes and mtimes: the
+//! host never opens a data file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::config::{Config, Job};
+use crate::pattern::Bindings;
+use crate::state::{ItemRecord, Outcome};
+
+/// Size and modification time: how the host tells a file changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileMeta {
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: i64,
+}
+
+impl FileMeta {
+    pub(crate) fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        meta.is_file().then(|| Self {
+            size: meta.len(),
+            mtime_ns: meta.modified().map_or(0, nanos_since_epoch),
+        })
+    }
+}
+
+pub(crate) fn nanos_since_epoch(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+    })
+}
+
+/// The files of some folders (relative to the flow folder), by name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scan {
+    folders: HashMap<String, BTreeMap<String, FileMeta>>,
+}
+
+impl Scan {
+    /// Lists the folders `jobs` read and write. Names starting with `.` are
+    /// never items: that is where staging and editors' temporary files live.
+    pub(crate) fn read(config: &Config, jobs: &[&Job]) -> Self {
+        let mut scan = Self::default();
+        for job in jobs {
+            let folders = std::iter::once(&job.source)
+                .chain(job.inputs.iter().map(|(_, pattern)| pattern))
+                .chain(std::iter::once(&job.target))
+                .map(|pattern| pattern.folder.as_str());
+            for folder in folders {
+                if scan.folders.contains_key(folder) {
+                    continue;
+                }
+                let files = list(&config.dir.path.join(folder));
+                scan.folders.insert(folder.to_owned(), files);
+            }
+        }
+        scan
+    }
+
+    pub(crate) fn insert(&mut self, path: &str, meta: FileMeta) {
+        let (folder, name) = split(path);
+        self.folders
+            .entry(folder.to_owned())
+            .or_default()
+            .insert(name.to_owned(), meta);
+    }
+
+    pub(crate) fn get(&self, path: &str) -> Option<FileMeta> {
+        let (folder, name) = split(path);
+        self.folders.get(folder)?.get(name).copied()
+    }
+
+    fn names(&self, folder: &str) -> impl Iterator<Item = &str> {
+        self.folders
+            .get(folder)
+            .into_iter()
+            .flat_map(|files| files.keys().map(String::as_str))
+    }
+}
+
+fn list(folder: &Path) -> BTreeMap<String, FileMeta> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            if name.starts_with('.') {
+                return None;
+            }
+            Some((name, FileMeta::of(&entry.path())?))
+        })
+        .collect()
+}
+
+fn split(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
+
+/// One binding of a job's wildcards: its files, relative to the flow folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Item {
+    /// The source file name: unique within the job, and what a user types.
+    pub(crate) id: String,
+    pub(crate) bindings: Bindings,
+    /// `("input", source)` first, then the extra inputs by name.
+    pub(crate) inputs: Vec<(String, String)>,
+    pub(crate) target: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    New,
+    InputChanged,
+    TargetMissing,
+    Retry,
+    Rearmed,
+    Interrupted,
+}
+
+impl Reason {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::New => "not run yet",
+            Self::InputChanged => "an input changed",
+            Self::TargetMissing => "its target is missing",
+            Self::Retry => "retrying after an error",
+            Self::Rearmed => "re-armed by `flow retry`",
+            Self::Interrupted => "its last run was interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Run {
+        attempt: u32,
+        reason: Reason,
+    },
+    UpToDate,
+    /// These inputs changed less than `settle` ago.
+    Settling(Vec<String>),
+    /// This extra input does not exist (yet).
+    MissingInput(String),
+    /// Ended in error `attempts` times with these inputs.
+    GaveUp {
+        attempts: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Planned {
+    pub(crate) item: Item,
+    pub(crate) decision: Decision,
+    /// The inputs' names, sizes and mtimes, as recorded with a run.
+    pub(crate) fingerprint: String,
+}
+
+/// The recorded state a plan is made against.
+pub(crate) struct Known<'a> {
+    pub(crate) records: &'a HashMap<(String, String), ItemRecord>,
+    /// Targets this host promoted, by path: settled by construction, since
+    /// they appeared whole by rename.
+    pub(crate) produced: HashMap<String, FileMeta>,
+}
+
+impl<'a> Known<'a> {
+    pub(crate) fn new(records: &'a HashMap<(String, String), ItemRecord>) -> Self {
+        let produced = records
+            .values()
+            .filter_map(|record| {
+                let (size, mtime_ns) = record.produced?;
+                Some((record.target.clone(), FileMeta { size, mtime_ns }))
+            })
+            .collect();
+        Self { records, produced }
+    }
+}
+
+/// Items of one job and what to do with each.
+pub(crate) fn plan_job(
+    job: &Job,
+    scan: &Scan,
+    known: &Known<'_>,
+    settle: Duration,
+    now_ns: i64,
+) -> Vec<Planned> {
+    let settle_ns = i64::try_from(settle.as_nanos()).unwrap_or(i64::MAX);
+    let mut planned = Vec::new();
+    for name in scan.names(&job.source.folder) {
+        let Some(bindings) = job.source.file.matches(name) else {
+            continue;
+        };
+        let mut inputs = vec![("input".to_owned(), job.source.render(&bindings))];
+        inputs.extend(
+            job.inputs
+                .iter()
+                .map(|(role, pattern)| (role.clone(), pattern.render(&bindings))),
+        );
+        let item = Item {
+            id: name.to_owned(),
+            target: job.target.render(&bindings),
+            bindings,
+            inputs,
+        };
+        let metas: Vec<Option<FileMeta>> =
+            item.inputs.iter().map(|(_, path)| scan.get(path)).collect();
+        let fingerprint = item
+            .inputs
+            .iter()
+            .zip(&metas)
+            .map(|((role, path), meta)| {
+                let meta = meta.unwrap_or(FileMeta {
+                    size: 0,
+                    mtime_ns: 0,
+                });
+                format!("{role}={path}:{}:{}", meta.size, meta.mtime_ns)
+            })
+            .collect::<Vec<_>>()
+            .join(";");
+        let record = known.records.get(&(job.name.clone(), item.id.clone()));
+        let decision = decide(
+            job,
+            &item,
+            &metas,
+            &fingerprint,
+            record,
+            scan,
+            known,
+            settle_ns,
+            now_ns,
+        );
+        planned.push(Planned {
+            item,
+            decision,
+            fingerprint,
+        });
+    }
+    planned
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    job: &Job,
+    item: &Item,
+    metas: &[Option<FileMeta>],
+    fingerprint: &str,
+    record: Option<&ItemRecord>,
+    scan: &Scan,
+    known: &Known<'_>,
+    settle_ns: i64,
+    now_ns: i64,
+) -> Decision {
+    if let Some(((_, path), _)) = item
+        .inputs
+        .iter()
+        .zip(metas)
+        .find(|(_, meta)| meta.is_none())
+    {
+        return Decision::MissingInput(path.clone());
+    }
+    let target = scan.get(&item.target);
+    let same_inputs = record.is_some_and(|record| record.inputs == fingerprint);
+    if target.is_some() && same_inputs {
+        return Decision::UpToDate;
+    }
+    let unsettled: Vec<String> = item
+        .inputs
+        .iter()
+        .zip(metas)
+        .filter_map(|((_, path), meta)| {
+            let meta = (*meta)?;
+            let ours = known.produced.get(path) == Some(&meta);
+            let young = now_ns.saturating_sub(meta.mtime_ns) < settle_ns;
+            (young && !ours).then(|| path.clone())
+        })
+        .collect();
+    if !unsettled.is_empty() {
+        return Decision::Settling(unsettled);
+    }
+    let newest_input = metas
+        .iter()
+        .flatten()
+        .map(|meta| meta.mtime_ns)
+        .max()
+        .unwrap_or(0);
+    let first = |reason| Decision::Run { attempt: 1, reason };
+    match (target, record) {
+        // a target made outside the host, or before the state existed: keep it
+        // unless an input is newer
+        (Some(target), None) if target.mtime_ns >= newest_input => Decision::UpToDate,
+        (_, None) => first(Reason::New),
+        (_, Some(_)) if !same_inputs => first(Reason::InputChanged),
+        (Some(_), Some(_)) => Decision::UpToDate,
+        (None, Some(record)) => match record.outcome {
+            Outcome::Success => first(Reason::TargetMissing),
+            _ if record.rearmed => first(Reason::Rearmed),
+            Outcome::Interrupted | Outcome::Running => Decision::Run {
+                attempt: record.attempts + 1,
+                reason: Reason::Interrupted,
+            },
+            _ if record.attempts >= job.retries => Decision::GaveUp {
+                attempts: record.attempts,
+            },
+            _ => Decision::Run {
+                attempt: record.attempts + 1,
+                reason: Reason::Retry,
+            },
+        },
+    }
+}
+
+/// The plan of every job in run order, as `flow run` would unfold it: the
+/// targets an upstream job is planned to write count as present downstream.
+pub(crate) fn plan_all(
+    config: &Config,
+    scan: &Scan,
+    known: &Known<'_>,
+    now_ns: i64,
+) -> Vec<(String, Vec<Planned>)> {
+    let mut scan = scan.clone();
+    let mut produced = known.produced.clone();
+    let mut plans = Vec::new();
+    for job in &config.jobs {
+        let view = Known {
+            records: known.records,
+            produced: produced.clone(),
+        };
+        let planned = plan_job(job, &scan, &view, config.settle, now_ns);
+        for entry in &planned {
+            if matches!(entry.decision, Decision::Run { .. }) {
+                let meta = FileMeta {
+                    size: 0,
+                    mtime_ns: now_ns,
+                };
+                scan.insert(&entry.item.target, meta);
+                produced.insert(entry.item.target.clone(), meta);
+            }
+        }
+        plans.push((job.name.clone(), planned));
+    }
+    plans
+}
+
+/// `flow plan`: the items that would run or wait, then a count.
+pub(crate) fn render(plans: &[(String, Vec<Planned>)]) -> String {
+    let mut out = String::new();
+    let (mut runs, mut waits, mut done, mut errors) = (0, 0, 0, 0);
+    for (job, planned) in plans {
+        for entry in planned {
+            let line = match &entry.decision {
+                Decision::Run { attempt, reason } => {
+                    runs += 1;
+                    let sources: Vec<&str> = entry
+                        .item
+                        .inputs
+                        .iter()
+                        .map(|(_, path)| path.as_str())
+                        .collect();
+                    format!(
+                        "run   {job} {}: {} (attempt {attempt})\n      {} -> {}",
+                        entry.item.id,
+                        reason.describe(),
+                        sources.join(" + "),
+                        entry.item.target
+                    )
+                }
+                Decision::Settling(paths) => {
+                    waits += 1;
+                    format!(
+                        "wait  {job} {}: settling: {}",
+                        entry.item.id,
+                        paths.join(", ")
+                    )
+                }
+                Decision::MissingInput(path) => {
+                    waits += 1;
+                    format!("wait  {job} {}: missing input {path}", entry.item.id)
+                }
+                Decision::GaveUp { attempts } => {
+                    errors += 1;
+                    format!(
+                        "error {job} {}: failed {attempts} times; `flow retry {job} {}` re-arms it",
+                        entry.item.id, entry.item.id
+                    )
+                }
+                Decision::UpToDate => {
+                    done += 1;
+                    continue;
+                }
+            };
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{runs} to run, {waits} waiting, {errors} in error, {done} up to date"
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,477 @@
+//! The state database `<flow>/.flow/state.db`: runs, attempts, exit codes,
+//! durations, input fingerprints and log paths. All SQL lives here, behind
+//! typed functions, and the schema moves forward by numbered migrations.
+//!
+//! Knows nothing of processes or folders; callers hand it plain values.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension as _, Row, params};
+
+use crate::error::Error;
+
+/// Applied in order; `PRAGMA user_version` counts how many have run.
+const MIGRATIONS: [&str; 1] = ["
+    CREATE TABLE runs (
+        id           INTEGER PRIMARY KEY,
+        job          TEXT NOT NULL,
+        item         TEXT NOT NULL,
+        attempt      INTEGER NOT NULL,
+        started_at   TEXT NOT NULL,
+        ended_at     TEXT,
+        duration_ms  INTEGER,
+        outcome      TEXT NOT NULL,
+        exit_code    INTEGER,
+        signal       INTEGER,
+        inputs       TEXT NOT NULL,
+        log          TEXT NOT NULL,
+        staging      TEXT NOT NULL,
+        pid          INTEGER
+    );
+    CREATE INDEX runs_item ON runs (job, item, id);
+    CREATE TABLE items (
+        job          TEXT NOT NULL,
+        item         TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        attempts     INTEGER NOT NULL,
+        inputs       TEXT NOT NULL,
+        last_run     INTEGER NOT NULL REFERENCES runs (id),
+        target       TEXT NOT NULL,
+        target_size  INTEGER,
+        target_mtime INTEGER,
+        PRIMARY KEY (job, item)
+    );
+"];
+
+/// How a run ended, as stored in `runs.outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Running,
+    Success,
+    /// Exited non-zero.
+    Failed,
+    /// Exited 0 without writing its output.
+    NoOutput,
+    TimedOut,
+    /// Killed by a signal nobody in the host sent.
+    Signaled,
+    /// Stopped because `flow` was stopped (signal, or `kill -9` of the host).
+    Interrupted,
+    SpawnFailed,
+}
+
+impl Outcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::NoOutput => "no_output",
+            Self::TimedOut => "timeout",
+            Self::Signaled => "signal",
+            Self::Interrupted => "interrupted",
+            Self::SpawnFailed => "spawn_failed",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "running" => Self::Running,
+            "success" => Self::Success,
+            "no_output" => Self::NoOutput,
+            "timeout" => Self::TimedOut,
+            "signal" => Self::Signaled,
+            "interrupted" => Self::Interrupted,
+            "spawn_failed" => Self::SpawnFailed,
+            _ => Self::Failed,
+        }
+    }
+
+    /// Whether the run counts against `retries`; an interruption is the
+    /// host's doing, not the item's.
+    pub(crate) fn counts_as_attempt(self) -> bool {
+        !matches!(self, Self::Interrupted | Self::Running)
+    }
+}
+
+/// The state of an item as its last run left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ItemRecord {
+    pub(crate) job: String,
+    pub(crate) item: String,
+    pub(crate) outcome: Outcome,
+    /// Attempts that count against `retries` since the inputs last changed.
+    pub(crate) attempts: u32,
+    pub(crate) inputs: String,
+    pub(crate) last_run: i64,
+    pub(crate) target: String,
+    /// Size and mtime of the target this host promoted, if it did.
+    pub(crate) produced: Option<(u64, i64)>,
+    /// Set by `flow retry`: run again even though attempts are used up.
+    pub(crate) rearmed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunRecord {
+    pub(crate) id: i64,
+    pub(crate) job: String,
+    pub(crate) item: String,
+    pub(crate) attempt: u32,
+    pub(crate) started_at: String,
+    pub(crate) ended_at: Option<String>,
+    pub(crate) duration_ms: Option<u64>,
+    pub(crate) outcome: Outcome,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) log: PathBuf,
+    pub(crate) staging: PathBuf,
+    pub(crate) pid: Option<i32>,
+}
+
+/// What a new run starts with.
+pub(crate) struct NewRun<'a> {
+    pub(crate) job: &'a str,
+    pub(crate) item: &'a str,
+    pub(crate) attempt: u32,
+    pub(crate) started_at: &'a str,
+    pub(crate) inputs: &'a str,
+    pub(crate) target: &'a str,
+}
+
+/// What a finished run ends with.
+pub(crate) struct RunEnd<'a> {
+    pub(crate) outcome: Outcome,
+    pub(crate) ended_at: &'a str,
+    pub(crate) duration_ms: u64,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    /// Size and mtime of the promoted target, on success.
+    pub(crate) produced: Option<(u64, i64)>,
+}
+
+pub(crate) struct State {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const RUN_COLUMNS: &str = "id, job, item, attempt, started_at, ended_at, duration_ms, outcome, \
+     exit_code, signal, log, staging, pid";
+const ITEM_COLUMNS: &str =
+    "job, item, status, attempts, inputs, last_run, target, target_size, target_mtime";
+
+impl State {
+    /// Opens (creating and migrating) the database in the `.flow` folder.
+    pub(crate) fn open(dot_flow: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(dot_flow).map_err(|source| Error::Io {
+            action: "create",
+            path: dot_flow.to_path_buf(),
+            source,
+        })?;
+        let path = dot_flow.join("state.db");
+        let conn = Connection::open(&path).map_err(|source| Error::State {
+            path: path.clone(),
+            source,
+        })?;
+        let state = Self { conn, path };
+        state.setup().map_err(|source| state.error(source))?;
+        Ok(state)
+    }
+
+    fn setup(&self) -> rusqlite::Result<()> {
+        // concurrent readers (`flow status`) must not block a run, and a
+        // writer waits for another instead of failing at once
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let done = usize::try_from(version).unwrap_or(0);
+        for (index, migration) in (1_i64..).zip(MIGRATIONS.iter()).skip(done) {
+            let tx = self.conn.unchecked_transaction()?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", index)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn error(&self, source: rusqlite::Error) -> Error {
+        Error::State {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Records a run as started and the item as running; returns the run id.
+    pub(crate) fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, Error> {
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            tx.execute(
+                "INSERT INTO runs (job, item, attempt, started_at, outcome, inputs, log, staging)
+                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, '', '')",
+                params![run.job, run.item, run.attempt, run.started_at, run.inputs],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO items (job, item, status, attempts, inputs, last_run, target)
+                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)
+                 ON CONFLICT (job, item) DO UPDATE SET status = 'running', attempts = ?3,
+                     inputs = ?4, last_run = ?5, target = ?6",
+                params![run.job, run.item, run.attempt, run.inputs, id, run.target],
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })();
+        result.map_err(|source| self.error(source))
+    }
+
+    /// Paths of the run's log and staging file, and the job's process group.
+    pub(crate) fn set_run_paths(&self, id: i64, log: &Path, staging: &Path) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE runs SET log = ?2, staging = ?3 WHERE id = ?1",
+                params![id, log.to_string_lossy(), staging.to_string_lossy()],
+            )
+            .map(drop)
+            .map_err(|source| self.error(source))
+    }
+
+    pub(crate) fn set_pid(&self, id: i64, pid: u32) -> Result<(), Error> {
+        self.conn
+            .execute("UPDATE runs SET pid = ?2 WHERE id = ?1", params![id, pid])
+            .map(drop)
+            .map_err(|source| self.error(source))
+    }
+
+    pub(crate) fn finish_run(&self, id: i64, end: &RunEnd<'_>) -> Result<(), Error> {
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            tx.execute(
+                "UPDATE runs SET outcome = ?2, ended_at = ?3, duration_ms = ?4, exit_code = ?5,
+                     signal = ?6 WHERE id = ?1",
+                params![
+                    id,
+                    end.outcome.as_str(),
+                    end.ended_at,
+                    to_sql_int(end.duration_ms),
+                    end.exit_code,
+                    end.signal
+                ],
+            )?;
+            let (size, mtime) = end
+                .produced
+                .map(|(size, mtime)| (to_sql_int(size), mtime))
+                .unzip();
+            let uncounted = i32::from(!end.outcome.counts_as_attempt());
+            tx.execute(
+                "UPDATE items SET status = ?2, target_size = ?3, target_mtime = ?4,
+                     attempts = MAX(attempts - ?5, 0) WHERE last_run = ?1",
+                params![id, end.outcome.as_str(), size, mtime, uncounted],
+            )?;
+            tx.commit()
+        })();
+        result.map_err(|source| self.error(source))
+    }
+
+    /// Runs still marked running; called with the lock held, so none is live.
+    pub(crate) fn running_runs(&self) -> Result<Vec<RunRecord>, Error> {
+        self.runs_where("outcome = 'running'", [])
+    }
+
+    pub(crate) fn item(&self, job: &str, item: &str) -> Result<Option<ItemRecord>, Error> {
+        self.conn
+            .query_row(
+                &format!("SELECT {ITEM_COLUMNS} FROM items WHERE job = ?1 AND item = ?2"),
+                params![job, item],
+                item_record,
+            )
+            .optional()
+            .map_err(|source| self.error(source))
+    }
+
+    /// Every item, keyed by job and item.
+    pub(crate) fn items(&self) -> Result<HashMap<(String, String), ItemRecord>, Error> {
+        let result = (|| -> rusqlite::Result<HashMap<(String, String), ItemRecord>> {
+            let mut statement = self
+                .conn
+                .prepare(&format!("SELECT {ITEM_COLUMNS} FROM items"))?;
+            let rows = statement.query_map([], item_record)?;
+            rows.map(|row| row.map(|record| ((record.job.clone(), record.item.clone()), record)))
+                .collect()
+        })();
+        result.map_err(|source| self.error(source))
+    }
+
+    pub(crate) fn run(&self, id: i64) -> Result<Option<RunRecord>, Error> {
+        Ok(self.runs_where("id = ?1", [id])?.pop())
+    }
+
+    /// The last run of every job, keyed by job name.
+    pub(crate) fn last_runs(&self) -> Result<HashMap<String, RunRecord>, Error> {
+        let runs = self.runs_where("id IN (SELECT MAX(id) FROM runs GROUP BY job)", [])?;
+        Ok(runs.into_iter().map(|run| (run.job.clone(), run)).collect())
+    }
+
+    fn runs_where<P: rusqlite::Params>(
+        &self,
+        filter: &str,
+        params: P,
+    ) -> Result<Vec<RunRecord>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<RunRecord>> {
+            let mut statement = self.conn.prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE {filter} ORDER BY id"
+            ))?;
+            let rows = statement.query_map(params, run_record)?;
+            rows.collect()
+        })();
+        result.map_err(|source| self.error(source))
+    }
+
+    /// Re-arms the items of `job` (all, or those named) that ended in error;
+    /// returns the items re-armed.
+    pub(crate) fn retry(&self, job: &str, items: Option<&[String]>) -> Result<Vec<String>, Error> {
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            let mut rearmed = Vec::new();
+            {
+                let mut statement = tx.prepare(
+                    "SELECT item FROM items WHERE job = ?1
+                     AND status NOT IN ('success', 'running', 'retry')",
+                )?;
+                let found = statement.query_map([job], |row| row.get::<_, String>(0))?;
+                for item in found {
+                    let item = item?;
+                    if items.is_none_or(|wanted| wanted.contains(&item)) {
+                        rearmed.push(item);
+                    }
+                }
+            }
+            for item in &rearmed {
+                tx.execute(
+                    "UPDATE items SET status = 'retry', attempts = 0 WHERE job = ?1 AND item = ?2",
+                    params![job, item],
+                )?;
+            }
+            tx.commit()?;
+            Ok(rearmed)
+        })();
+        result.map_err(|source| self.error(source))
+    }
+}
+
+/// SQLite integers are signed; sizes and durations never reach 2^63.
+fn to_sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn from_sql_int(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn item_record(row: &Row<'_>) -> rusqlite::Result<ItemRecord> {
+    let status: String = row.get(2)?;
+    let size: Option<i64> = row.get(7)?;
+    let mtime: Option<i64> = row.get(8)?;
+    Ok(ItemRecord {
+        job: row.get(0)?,
+        item: row.get(1)?,
+        outcome: Outcome::parse(&status),
+        attempts: row.get(3)?,
+        inputs: row.get(4)?,
+        last_run: row.get(5)?,
+        target: row.get(6)?,
+        produced: size.map(from_sql_int).zip(mtime),
+        rearmed: status == "retry",
+    })
+}
+
+fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
+    let outcome: String = row.get(7)?;
+    let log: String = row.get(10)?;
+    let staging: String = row.get(11)?;
+    Ok(RunRecord {
+        id: row.get(0)?,
+        job: row.get(1)?,
+        item: row.get(2)?,
+        attempt: row.get(3)?,
+        started_at: row.get(4)?,
+        ended_at: row.get(5)?,
+        duration_ms: row.get::<_, Option<i64>>(6)?.map(from_sql_int),
+        outcome: Outcome::parse(&outcome),
+        exit_code: row.get(8)?,
+        signal: row.get(9)?,
+        log: PathBuf::from(log),
+        staging: PathBuf::from(staging),
+        pid: row.get(12)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_runs_and_rearms_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let new = NewRun {
+            job: "a",
+            item: "x.csv",
+            attempt: 1,
+            started_at: "t0",
+            inputs: "fp",
+            target: "out/x.csv",
+        };
+        let id = state.begin_run(&new).expect("begin");
+        assert_eq!(state.running_runs().expect("runs").len(), 1);
+        let end = RunEnd {
+            outcome: Outcome::Failed,
+            ended_at: "t1",
+            duration_ms: 5,
+            exit_code: Some(3),
+            signal: None,
+            produced: None,
+        };
+        state.finish_run(id, &end).expect("finish");
+        let item = state.item("a", "x.csv").expect("query").expect("item");
+        assert_eq!((item.outcome, item.attempts), (Outcome::Failed, 1));
+        assert_eq!(state.retry("a", None).expect("retry"), ["x.csv"]);
+        let item = state.item("a", "x.csv").expect("query").expect("item");
+        assert!(item.rearmed);
+        assert_eq!(item.attempts, 0);
+        // reopening applies no migration twice
+        drop(state);
+        let state = State::open(dir.path()).expect("reopen");
+        assert_eq!(
+            state.run(id).expect("run").map(|run| run.exit_code),
+            Some(Some(3))
+        );
+    }
+
+    #[test]
+    fn interruption_does_not_count_as_an_attempt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        let new = NewRun {
+            job: "a",
+            item: "x",
+            attempt: 2,
+            started_at: "t0",
+            inputs: "fp",
+            target: "out/x",
+        };
+        let id = state.begin_run(&new).expect("begin");
+        let end = RunEnd {
+            outcome: Outcome::Interrupted,
+            ended_at: "t1",
+            duration_ms: 1,
+            exit_code: None,
+            signal: Some(9),
+            produced: None,
+        };
+        state.finish_run(id, &end).expect("finish");
+        let item = state.item("a", "x").expect("query").expect("item");
+        assert_eq!(item.attempts, 1);
+    }
+}

@@ -1,0 +1,401 @@
+//! The status model of a flow (per job: counts and last run; per item:
+//! status, attempts, last run, log tail) and its two renderers, text and
+//! JSON. `flow status` and the later `flow serve` share it.
+//!
+//! [`collect`] reads the folders, the state and the lock; [`build`] and the
+//! renderers are pure. The JSON shape is documented in `docs/status-json.md`
+//! and only grows: fields are never renamed or removed within a `schema`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::lock::Lock;
+use crate::plan::{Decision, Known, Planned, Reason, Scan, nanos_since_epoch, plan_job};
+use crate::run::{dot_flow, now_rfc3339};
+use crate::state::{ItemRecord, Outcome, RunRecord, State};
+
+/// Version of the JSON shape.
+pub(crate) const SCHEMA: u32 = 1;
+/// Lines of a failed run's log shown with it.
+pub(crate) const LOG_TAIL_LINES: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    Success,
+    Preliminary,
+    Running,
+    Error,
+}
+
+impl Status {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Preliminary => "preliminary",
+            Self::Running => "running",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Report {
+    pub(crate) schema: u32,
+    /// The flow folder as given on the command line.
+    pub(crate) flow: String,
+    pub(crate) generated_at: String,
+    /// Whether a `flow run` or `watch` pass holds the lock now.
+    pub(crate) run_in_progress: bool,
+    pub(crate) jobs: Vec<JobReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Counts {
+    pub(crate) success: usize,
+    pub(crate) preliminary: usize,
+    pub(crate) running: usize,
+    pub(crate) error: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct JobReport {
+    pub(crate) name: String,
+    pub(crate) counts: Counts,
+    pub(crate) last_run: Option<RunView>,
+    pub(crate) items: Vec<ItemReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ItemReport {
+    /// The source file name; what `flow logs` and `flow retry` take.
+    pub(crate) item: String,
+    pub(crate) status: Status,
+    /// Why it has this status, in words.
+    pub(crate) detail: String,
+    pub(crate) inputs: Vec<String>,
+    pub(crate) target: String,
+    /// Attempts that count against `retries` since the inputs last changed.
+    pub(crate) attempts: u32,
+    pub(crate) retries: u32,
+    pub(crate) last_run: Option<RunView>,
+    /// The last lines of the last run's log, for items in error.
+    pub(crate) log_tail: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct RunView {
+    pub(crate) id: i64,
+    pub(crate) item: String,
+    pub(crate) attempt: u32,
+    pub(crate) started_at: String,
+    pub(crate) ended_at: Option<String>,
+    pub(crate) duration_ms: Option<u64>,
+    /// `running`, `success`, `failed`, `no_output`, `timeout`, `signal`,
+    /// `interrupted` or `spawn_failed`.
+    pub(crate) outcome: String,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) log: String,
+}
+
+impl RunView {
+    fn of(run: &RunRecord) -> Self {
+        Self {
+            id: run.id,
+            item: run.item.clone(),
+            attempt: run.attempt,
+            started_at: run.started_at.clone(),
+            ended_at: run.ended_at.clone(),
+            duration_ms: run.duration_ms,
+            outcome: run.outcome.as_str().to_owned(),
+            exit_code: run.exit_code,
+            signal: run.signal,
+            log: run.log.display().to_string(),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let mut text = format!("#{} {} {}", self.id, self.item, self.outcome);
+        if let Some(code) = self.exit_code.filter(|&code| code != 0) {
+            let _ = write!(text, " (exit {code})");
+        }
+        if let Some(signal) = self.signal {
+            let _ = write!(text, " (signal {signal})");
+        }
+        let _ = write!(text, " at {}", self.started_at);
+        if let Some(ms) = self.duration_ms {
+            let _ = write!(
+                text,
+                ", {}",
+                humantime::format_duration(std::time::Duration::from_millis(ms))
+            );
+        }
+        text
+    }
+}
+
+/// Everything the pure [`build`] needs, read from disk.
+pub(crate) struct Inputs<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) plans: Vec<(String, Vec<Planned>)>,
+    pub(crate) records: &'a HashMap<(String, String), ItemRecord>,
+    pub(crate) runs: HashMap<i64, RunRecord>,
+    pub(crate) last_runs: HashMap<String, RunRecord>,
+    pub(crate) run_in_progress: bool,
+    pub(crate) generated_at: String,
+    /// Log tails by run id, for runs of items in error.
+    pub(crate) tails: HashMap<i64, Vec<String>>,
+}
+
+/// Reads folders, state and lock, and builds the report.
+pub(crate) fn collect(config: &Config) -> Result<Report, Error> {
+    let dot = dot_flow(config);
+    let run_in_progress = Lock::is_held(&dot);
+    let state = State::open(&dot)?;
+    let records = state.items()?;
+    let known = Known::new(&records);
+    let jobs: Vec<_> = config.jobs.iter().collect();
+    let scan = Scan::read(config, &jobs);
+    let now = nanos_since_epoch(SystemTime::now());
+    let plans = config
+        .jobs
+        .iter()
+        .map(|job| {
+            (
+                job.name.clone(),
+                plan_job(job, &scan, &known, config.settle, now),
+            )
+        })
+        .collect();
+    let mut runs = HashMap::new();
+    let mut tails = HashMap::new();
+    for record in records.values() {
+        if let Some(run) = state.run(record.last_run)? {
+            if record.outcome != Outcome::Success {
+                tails.insert(run.id, tail(&run.log, LOG_TAIL_LINES));
+            }
+            runs.insert(run.id, run);
+        }
+    }
+    Ok(build(Inputs {
+        config,
+        plans,
+        records: &records,
+        runs,
+        last_runs: state.last_runs()?,
+        run_in_progress,
+        generated_at: now_rfc3339(),
+        tails,
+    }))
+}
+
+/// The last `lines` lines of a log; an unreadable log gives none.
+pub(crate) fn tail(path: &Path, lines: usize) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..]
+        .iter()
+        .map(|line| (*line).to_owned())
+        .collect()
+}
+
+pub(crate) fn build(inputs: Inputs<'_>) -> Report {
+    let jobs = inputs
+        .plans
+        .iter()
+        .map(|(name, planned)| {
+            let retries = inputs
+                .config
+                .jobs
+                .iter()
+                .find(|job| &job.name == name)
+                .map_or(0, |job| job.retries);
+            let items: Vec<ItemReport> = planned
+                .iter()
+                .map(|entry| item_report(&inputs, name, entry, retries))
+                .collect();
+            let mut counts = Counts::default();
+            for item in &items {
+                match item.status {
+                    Status::Success => counts.success += 1,
+                    Status::Preliminary => counts.preliminary += 1,
+                    Status::Running => counts.running += 1,
+                    Status::Error => counts.error += 1,
+                }
+            }
+            JobReport {
+                name: name.clone(),
+                counts,
+                last_run: inputs.last_runs.get(name).map(RunView::of),
+                items,
+            }
+        })
+        .collect();
+    Report {
+        schema: SCHEMA,
+        flow: inputs.config.dir.shown.display().to_string(),
+        generated_at: inputs.generated_at.clone(),
+        run_in_progress: inputs.run_in_progress,
+        jobs,
+    }
+}
+
+fn item_report(inputs: &Inputs<'_>, job: &str, entry: &Planned, retries: u32) -> ItemReport {
+    let record = inputs.records.get(&(job.to_owned(), entry.item.id.clone()));
+    let run = record.and_then(|record| inputs.runs.get(&record.last_run));
+    let running =
+        record.is_some_and(|record| record.outcome == Outcome::Running) && inputs.run_in_progress;
+    let (status, detail) = if running {
+        (Status::Running, "a run is in progress".to_owned())
+    } else {
+        match &entry.decision {
+            Decision::UpToDate => (Status::Success, "target is up to date".to_owned()),
+            Decision::Run {
+                reason: Reason::Retry,
+                attempt,
+            } => (
+                Status::Error,
+                format!(
+                    "{}; attempt {attempt} of {retries} on the next run",
+                    failure(run)
+                ),
+            ),
+            Decision::GaveUp { attempts } => (
+                Status::Error,
+                format!(
+                    "{}; gave up after {attempts} attempts: fix it, then `flow retry {job} {}`",
+                    failure(run),
+                    entry.item.id
+                ),
+            ),
+            Decision::Run { reason, .. } => (
+                Status::Preliminary,
+                format!("will run: {}", reason.describe()),
+            ),
+            Decision::Settling(paths) => (
+                Status::Preliminary,
+                format!("waiting for {} to settle", paths.join(", ")),
+            ),
+            Decision::MissingInput(path) => {
+                (Status::Preliminary, format!("waiting for input {path}"))
+            }
+        }
+    };
+    let log_tail = if status == Status::Error {
+        run.and_then(|run| inputs.tails.get(&run.id))
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    ItemReport {
+        item: entry.item.id.clone(),
+        status,
+        detail,
+        inputs: entry
+            .item
+            .inputs
+            .iter()
+            .map(|(_, path)| path.clone())
+            .collect(),
+        target: entry.item.target.clone(),
+        attempts: record.map_or(0, |record| record.attempts),
+        retries,
+        last_run: run.map(RunView::of),
+        log_tail,
+    }
+}
+
+fn failure(run: Option<&RunRecord>) -> String {
+    let Some(run) = run else {
+        return "failed".to_owned();
+    };
+    match (run.outcome, run.exit_code, run.signal) {
+        (Outcome::NoOutput, ..) => "exited 0 without writing its output".to_owned(),
+        (Outcome::TimedOut, ..) => "timed out".to_owned(),
+        (Outcome::SpawnFailed, ..) => "could not be started".to_owned(),
+        (_, Some(code), _) => format!("exited with code {code}"),
+        (_, None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "failed".to_owned(),
+    }
+}
+
+/// `flow status`: a table of jobs, then every item that is not a success.
+pub(crate) fn render_text(report: &Report) -> String {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header([
+        "job",
+        "success",
+        "preliminary",
+        "running",
+        "error",
+        "last run",
+    ]);
+    for job in &report.jobs {
+        table.add_row([
+            job.name.clone(),
+            job.counts.success.to_string(),
+            job.counts.preliminary.to_string(),
+            job.counts.running.to_string(),
+            job.counts.error.to_string(),
+            job.last_run
+                .as_ref()
+                .map_or_else(|| "never".to_owned(), RunView::summary),
+        ]);
+    }
+    let mut out = format!(
+        "flow {}{}\n{table}\n",
+        report.flow,
+        if report.run_in_progress {
+            " (a run is in progress)"
+        } else {
+            ""
+        }
+    );
+    for job in &report.jobs {
+        for item in job
+            .items
+            .iter()
+            .filter(|item| item.status != Status::Success)
+        {
+            let _ = writeln!(
+                out,
+                "\n{} {} {}: {}",
+                item.status.as_str(),
+                job.name,
+                item.item,
+                item.detail
+            );
+            if let Some(run) = &item.last_run {
+                let _ = writeln!(
+                    out,
+                    "  attempts {} of {}, log {}",
+                    item.attempts, item.retries, run.log
+                );
+            }
+            for line in &item.log_tail {
+                let _ = writeln!(out, "  | {line}");
+            }
+        }
+    }
+    out
+}
+
+/// `flow status --json`: the same model, pretty-printed.
+pub(crate) fn render_json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report)
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    text.push('\n');
+    text
+}
