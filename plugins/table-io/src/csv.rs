@@ -1,0 +1,159 @@
+//! CSV specifics: how CSV is scanned, and how a polars CSV failure is traced
+//! back to the line or row a user can open and fix.
+//!
+//! Locating runs only after a failure, so the normal path pays nothing for it.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::column::first_match;
+use crate::{Result, TableError};
+
+/// Rows read to infer the column types. Types are inferred, not declared, so
+/// a value past this point that does not fit its column's type is reported
+/// by [`explain`] with its row.
+const INFER_SCHEMA_ROWS: usize = 10_000;
+
+/// Scans a CSV file with a header line; RFC 3339 and ISO 8601 date-times
+/// become datetime columns.
+pub(crate) fn scan(path: &Path) -> Result<LazyFrame> {
+    scan_with_overrides(path, None)
+}
+
+fn scan_with_overrides(path: &Path, overrides: Option<SchemaRef>) -> Result<LazyFrame> {
+    let target = PlRefPath::try_from_path(path).map_err(|error| {
+        TableError::invalid_data(format!("cannot read `{}`", path.display())).caused_by(error)
+    })?;
+    LazyCsvReader::new(target)
+        .with_has_header(true)
+        .with_try_parse_dates(true)
+        .with_infer_schema_length(Some(INFER_SCHEMA_ROWS))
+        .with_dtype_overwrite(overrides)
+        .finish()
+        .map_err(|error| {
+            TableError::invalid_data(format!("cannot read `{}` as CSV", path.display()))
+                .caused_by(error)
+        })
+}
+
+/// A located error for a polars failure over the CSV file at `path`, when
+/// the failure is one this module knows how to trace.
+pub(crate) fn explain(path: &Path, error: &PolarsError) -> Option<TableError> {
+    let message = error.to_string();
+    if message.contains("invalid utf-8") {
+        return Some(invalid_utf8(path));
+    }
+    let column = unparsable_column(&message)?;
+    let (row, value) = first_unparsable_row(path, column).ok().flatten()?;
+    Some(
+        TableError::invalid_data(format!(
+            "`{}`: column `{column}`, row {row}: {value:?} does not fit the column's type",
+            path.display()
+        ))
+        .with_hint(format!(
+            "the first rows of `{column}` made it a {} column; fix the value, or leave the cell empty to mark it missing",
+            inferred_kind(&message)
+        )),
+    )
+}
+
+/// The column named by polars' "could not parse `v` as dtype `t` at column 'c'".
+fn unparsable_column(message: &str) -> Option<&str> {
+    let start = message.find("at column '")? + "at column '".len();
+    let length = message[start..].find('\'')?;
+    Some(&message[start..start + length])
+}
+
+fn inferred_kind(message: &str) -> &str {
+    message
+        .split_once("as dtype `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map_or("typed", |(dtype, _)| dtype)
+}
+
+/// The first row (header = row 1) whose value in `column` polars cannot cast
+/// to the type it inferred for it, with that value.
+fn first_unparsable_row(path: &Path, column: &str) -> Result<Option<(usize, String)>> {
+    let inferred = scan(path)?
+        .collect_schema()
+        .ok()
+        .and_then(|schema| schema.get(column).cloned());
+    let Some(dtype) = inferred else {
+        return Ok(None);
+    };
+    let as_text = Schema::from_iter([Field::new(column.into(), DataType::String)]);
+    let text = col(column);
+    let unparsable = text.clone().is_not_null().and(text.cast(dtype).is_null());
+    let frame = scan_with_overrides(path, Some(Arc::new(as_text)))?;
+    Ok(first_match(frame, column, unparsable)
+        .ok()
+        .flatten()
+        .map(|(index, value)| (index + 2, value)))
+}
+
+fn invalid_utf8(path: &Path) -> TableError {
+    let place = match first_invalid_utf8_line(path) {
+        Ok(Some(line)) => format!("line {line}"),
+        _ => "the file".to_string(),
+    };
+    TableError::invalid_data(format!("`{}`: {place} is not valid UTF-8", path.display())).with_hint(
+        "save the file as UTF-8 (in Excel: \"CSV UTF-8\"; with iconv: `iconv -f LATIN1 -t UTF-8`)",
+    )
+}
+
+/// The 1-based line of the first byte sequence that is not UTF-8, read in
+/// blocks so that a large file costs no more memory than a block.
+fn first_invalid_utf8_line(path: &Path) -> std::io::Result<Option<usize>> {
+    let mut file = File::open(path)?;
+    let mut block = vec![0_u8; 1 << 20];
+    let mut carried = 0;
+    let mut line = 1;
+    loop {
+        let read = file.read(&mut block[carried..])?;
+        let filled = carried + read;
+        let valid_up_to = match std::str::from_utf8(&block[..filled]) {
+            Ok(_) => filled,
+            Err(error) if error.error_len().is_some() || read == 0 => {
+                line += bytecount_newlines(&block[..error.valid_up_to()]);
+                return Ok(Some(line));
+            }
+            Err(error) => error.valid_up_to(),
+        };
+        if read == 0 {
+            return Ok(None);
+        }
+        line += bytecount_newlines(&block[..valid_up_to]);
+        block.copy_within(valid_up_to..filled, 0);
+        carried = filled - valid_up_to;
+    }
+}
+
+fn bytecount_newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&byte| byte == b'\n').count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_column_name_from_a_polars_parse_error() {
+        let message = "could not parse `abc` as dtype `f64` at column 'nav' (column number 2)";
+        assert_eq!(unparsable_column(message), Some("nav"));
+        assert_eq!(inferred_kind(message), "f64");
+    }
+
+    #[test]
+    fn finds_the_line_of_the_first_invalid_byte() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("latin1.csv");
+        std::fs::write(&path, b"isin,name\nLU1,caf\xc3\xa9\nLU2,caf\xe9\n")?;
+        assert_eq!(first_invalid_utf8_line(&path)?, Some(3));
+        std::fs::write(&path, "isin,name\nLU1,café\n")?;
+        assert_eq!(first_invalid_utf8_line(&path)?, None);
+        Ok(())
+    }
+}

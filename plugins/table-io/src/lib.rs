@@ -1,0 +1,28 @@
+//! The table toolkit shared by every flow job.
+//!
+//! It owns everything a job does with files: reading `.csv`, `.xlsx` (first
+//! sheet) and `.parquet` into polars frames, writing a frame in the format the
+//! output's extension names, atomically, and turning every failure into a
+//! [`TableError`] that says what went wrong, where, and what to do, with the
+//! exit code of the job contract. It knows nothing about scheduling: a job
+//! built on it runs the same by hand as under `flow`.
+
+mod column;
+mod csv;
+mod error;
+pub mod exit;
+mod format;
+mod input;
+mod job;
+mod output;
+mod xlsx;
+
+pub use column::{find_column, input_error, numeric_column};
+pub use error::{ErrorKind, TableError};
+pub use format::Format;
+pub use input::Input;
+pub use job::run_job;
+pub use output::Output;
+
+/// The result type of every fallible operation of the toolkit.
+pub type Result<T, E = TableError> = std::result::Result<T, E>;

@@ -1,0 +1,161 @@
+//! An output table, written atomically.
+//!
+//! The frame is written to a hidden temporary file in the output's own folder
+//! and renamed onto the output path only once complete, so a reader (or
+//! `flow`) never sees half a file: after a crash there is either the old
+//! output or the new one, and at worst a hidden `.NAME.*.tmp` file.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::io::utils::sync_on_close::SyncOnCloseType;
+use polars::prelude::*;
+use tempfile::NamedTempFile;
+
+use crate::column::input_error;
+use crate::{Format, Input, Result, TableError, xlsx};
+
+/// The datetime layout written to CSV: RFC 3339 in UTC, to the microsecond.
+const CSV_DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// A table file a job writes.
+pub struct Output {
+    path: PathBuf,
+    format: Format,
+}
+
+impl Output {
+    /// Checks, before any work is done, that `path` names a known format and
+    /// that its folder exists.
+    pub fn new(path: &Path) -> Result<Self> {
+        let format = Format::of(path)?;
+        let folder = folder_of(path);
+        match std::fs::metadata(folder) {
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(_) => {
+                return Err(TableError::io_message(format!(
+                    "cannot write `{}`: `{}` is not a folder",
+                    path.display(),
+                    folder.display()
+                )));
+            }
+            Err(cause) => {
+                return Err(
+                    TableError::io("cannot write into the folder", folder, &cause)
+                        .with_hint(format!("create it first: mkdir -p {}", folder.display())),
+                );
+            }
+        }
+        if path.is_dir() {
+            return Err(TableError::io_message(format!(
+                "cannot write `{}`: it is a folder",
+                path.display()
+            ))
+            .with_hint("name a file inside the folder as the output"));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            format,
+        })
+    }
+
+    /// The output path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `frame` and writes the result. CSV and Parquet are streamed by
+    /// polars' streaming engine; xlsx is collected first. A polars failure is
+    /// traced back to whichever of `inputs` caused it.
+    pub fn write(&self, frame: LazyFrame, inputs: &[&Input]) -> Result<()> {
+        // Created 0666 so that the umask, not tempfile's private 0600, decides
+        // who may read the output, as for any file the user writes.
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{}.", file_name(&self.path)))
+            .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(folder_of(&self.path))
+            .map_err(|cause| {
+                TableError::io("cannot write into the folder of", &self.path, &cause)
+            })?;
+        let explain = |error: PolarsError| explain(error, inputs, &self.path);
+        match self.format {
+            Format::Csv => sink(frame, staging.path(), csv_format()).map_err(explain)?,
+            Format::Parquet => sink(frame, staging.path(), parquet_format()).map_err(explain)?,
+            Format::Xlsx => {
+                let table = frame
+                    .collect_with_engine(Engine::Streaming)
+                    .map_err(explain)?
+                    .unwrap_single();
+                xlsx::write(&table, staging.path())?;
+            }
+        }
+        promote(staging, &self.path)
+    }
+}
+
+fn sink(frame: LazyFrame, path: &Path, format: FileWriteFormat) -> PolarsResult<()> {
+    let target = SinkDestination::File {
+        target: SinkTarget::Path(PlRefPath::try_from_path(path)?),
+    };
+    let args = UnifiedSinkArgs {
+        sync_on_close: SyncOnCloseType::All,
+        ..UnifiedSinkArgs::default()
+    };
+    frame
+        .sink(target, format, args)?
+        .collect_with_engine(Engine::Streaming)
+        .map(drop)
+}
+
+fn csv_format() -> FileWriteFormat {
+    let serialize_options = SerializeOptions {
+        datetime_format: Some(CSV_DATETIME_FORMAT.into()),
+        ..SerializeOptions::default()
+    };
+    FileWriteFormat::Csv(CsvWriterOptions {
+        check_extension: false,
+        serialize_options: Arc::new(serialize_options),
+        ..CsvWriterOptions::default()
+    })
+}
+
+fn parquet_format() -> FileWriteFormat {
+    FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default()))
+}
+
+fn promote(staging: NamedTempFile, path: &Path) -> Result<()> {
+    staging
+        .persist(path)
+        .map(drop)
+        .map_err(|error| TableError::io("cannot move the finished output to", path, &error.error))
+}
+
+fn explain(error: PolarsError, inputs: &[&Input], output: &Path) -> TableError {
+    if let PolarsError::IO { error, .. } = &error {
+        return TableError::io("cannot write", output, error);
+    }
+    inputs
+        .iter()
+        .find_map(|input| input.explain(&error))
+        .unwrap_or_else(|| match inputs {
+            [input] => input_error(input, &error),
+            _ => TableError::invalid_data(format!("cannot produce `{}`", output.display()))
+                .caused_by(error),
+        })
+}
+
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || "output".to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
