@@ -7,7 +7,7 @@
 
 mod locate;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,11 +41,15 @@ pub(crate) struct FlowDir {
 
 impl FlowDir {
     pub(crate) fn new(shown: PathBuf) -> Result<Self, Error> {
-        let path = std::path::absolute(&shown).map_err(|source| Error::Io {
-            action: "resolve the flow folder",
-            path: shown.clone(),
-            source,
-        })?;
+        // canonical where possible, so that FLOW_DIR and the paths handed to
+        // jobs are the same whichever way the folder was named
+        let path = std::fs::canonicalize(&shown)
+            .or_else(|_| std::path::absolute(&shown))
+            .map_err(|source| Error::Io {
+                action: "resolve the flow folder",
+                path: shown.clone(),
+                source,
+            })?;
         Ok(Self { shown, path })
     }
 
@@ -220,6 +224,12 @@ impl Config {
             diagnostics: Vec::new(),
         };
         let result = check.config(dir, &file.text, finder);
+        // in file order, as a reader fixes them; unlocated ones last
+        check.diagnostics.sort_by_key(|diagnostic| {
+            diagnostic
+                .span
+                .map_or((usize::MAX, 0), |span| (span.line, span.col))
+        });
         match result {
             Some(config) if check.diagnostics.is_empty() => Ok(config),
             _ => Err(ConfigError {
@@ -281,10 +291,11 @@ impl Checker<'_> {
                         Diagnostic::new(format!("job name `{}` is used twice", job.name), span)
                             .hint(format!("rename one of them; the first is on line {line}")),
                     );
-                    continue;
+                } else {
+                    let line = self.locate.job(n).map_or(0, |span| span.line);
+                    first_line.insert(job.name.clone(), line);
                 }
-                let line = self.locate.job(n).map_or(0, |span| span.line);
-                first_line.insert(job.name.clone(), line);
+                // a duplicate stays in, so that a cycle through it is reported too
                 jobs.push((n, job));
             }
         }
@@ -323,7 +334,7 @@ impl Checker<'_> {
         &mut self,
         value: Option<&Value>,
         key: &str,
-        job: Option<usize>,
+        job: Option<(usize, &str)>,
         default: Duration,
     ) -> Duration {
         let Some(value) = value else { return default };
@@ -335,14 +346,15 @@ impl Checker<'_> {
         match parse_duration(&text) {
             Ok(duration) => duration,
             Err(hint) => {
-                let span = match job {
-                    Some(n) => self.locate.job_value(n, None, key),
-                    None => self.locate.top_value(key),
+                let (span, owner) = match job {
+                    Some((n, name)) => (
+                        self.locate.job_value(n, None, key),
+                        format!("job `{name}`: "),
+                    ),
+                    None => (self.locate.top_value(key), String::new()),
                 };
-                self.push(
-                    Diagnostic::new(format!("`{key}` is not a duration: `{text}`"), span)
-                        .hint(hint),
-                );
+                let message = format!("{owner}`{key}` is not a duration: `{text}`");
+                self.push(Diagnostic::new(message, span).hint(hint));
                 default
             }
         }
@@ -369,7 +381,12 @@ impl Checker<'_> {
                     .hint("use letters, digits, `-` and `_` only"),
             );
         }
-        let job_timeout = self.duration(raw.timeout.as_ref(), "timeout", Some(n), timeout);
+        let job_timeout = self.duration(
+            raw.timeout.as_ref(),
+            "timeout",
+            Some((n, &raw.name)),
+            timeout,
+        );
         let source = self.pattern(n, None, "source", Pattern::parse(&raw.source));
         let target = source.as_ref().and_then(|source| {
             self.pattern(
@@ -399,7 +416,12 @@ impl Checker<'_> {
         }
         let args = self.args(n, raw);
         if let Some(source) = &source {
-            let defined: BTreeSet<&str> = source.file.wildcards().collect();
+            let mut defined: Vec<&str> = Vec::new();
+            for wildcard in source.file.wildcards() {
+                if !defined.contains(&wildcard) {
+                    defined.push(wildcard);
+                }
+            }
             let mut uses: Vec<(Option<&str>, &str, &Pattern)> = inputs
                 .iter()
                 .map(|(name, pattern)| (Some("inputs"), name.as_str(), pattern))
@@ -409,7 +431,7 @@ impl Checker<'_> {
             }
             for (parent, key, pattern) in uses {
                 for wildcard in pattern.file.wildcards() {
-                    if !defined.contains(wildcard) {
+                    if !defined.contains(&wildcard) {
                         self.unknown_wildcard(n, &raw.name, parent, key, wildcard, &defined);
                     }
                 }
@@ -445,7 +467,7 @@ impl Checker<'_> {
         parent: Option<&str>,
         key: &str,
         wildcard: &str,
-        defined: &BTreeSet<&str>,
+        defined: &[&str],
     ) {
         let token = format!("{{{wildcard}}}");
         let span = self
@@ -640,6 +662,11 @@ fn syntax(error: &serde_yaml::Error) -> Diagnostic {
     });
     let hint = if message.contains("missing field") {
         "add the missing key; every job needs `name`, `run`, `source` and `target`"
+    } else if message.contains("invalid type") {
+        "give this key the kind of value named after `expected`"
+    } else if message.contains("expected ',' or '}'") {
+        // `{name}` reads as a nested mapping inside `{ ... }`
+        "inside `{ }` a pattern with wildcards must be quoted, as in `{ right: \"in/{name}.{ext}\" }`"
     } else {
         "check the indentation and the `key: value` layout at this place"
     };

@@ -1,17 +1,17 @@
 //! SIGINT and SIGTERM become shutdown events that job runners poll; the
 //! choice of signal to send a job's process group is one pure function.
 //!
-//! Signals are blocked in every thread and taken by one thread with
-//! `sigwait`, so no handler runs async code and no `unsafe` is needed. Child
-//! processes start with an empty signal mask (std resets it on spawn). Jobs
-//! run in their own process groups and so miss the terminal's Ctrl-C: the
-//! runners forward it, and a second one escalates to SIGKILL.
+//! signal-hook installs handlers (not a blocked mask, which children would
+//! inherit and which would keep TERM from ever reaching a job) and a thread
+//! turns them into a counter. Jobs run in their own process groups and so
+//! miss the terminal's Ctrl-C: the runners forward it, and a second one
+//! escalates to SIGKILL.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 
 /// Counts shutdown signals received; shared by every runner thread.
 #[derive(Debug, Default)]
@@ -21,21 +21,21 @@ pub(crate) struct Shutdown {
 }
 
 impl Shutdown {
-    /// Starts taking SIGINT and SIGTERM. Must run before any other thread
-    /// starts, so that all of them inherit the blocked mask.
+    /// Starts taking SIGINT and SIGTERM instead of dying of them.
     pub(crate) fn install() -> Arc<Self> {
         let shutdown = Arc::new(Self::default());
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGINT);
-        set.add(Signal::SIGTERM);
-        if set.thread_block().is_err() {
-            // without the mask the default action (exit) still stops flow
+        let signals =
+            signal_hook::iterator::Signals::new([Signal::SIGINT as i32, Signal::SIGTERM as i32]);
+        let Ok(mut signals) = signals else {
+            // without handlers the default action (exit) still stops flow
             return shutdown;
-        }
+        };
         let notify = Arc::clone(&shutdown);
         std::thread::spawn(move || {
-            while let Ok(signal) = set.wait() {
-                notify.notify(signal);
+            for number in signals.forever() {
+                if let Ok(signal) = Signal::try_from(number) {
+                    notify.notify(signal);
+                }
             }
         });
         shutdown

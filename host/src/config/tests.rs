@@ -61,7 +61,7 @@ fn unknown_wildcard_points_at_it() {
   |
 8 |     target: out/{nmae}.{ext}
   |                 ^^^^^^
-hint: `source` defines {ext} and {name}; did you mean {name}?
+hint: `source` defines {name} and {ext}; did you mean {name}?
 "
     );
 }
@@ -83,26 +83,19 @@ jobs:
 ";
     assert_eq!(
         errors(text),
-        "error: unknown key `colour` at the top level
- --> flow.yaml:2:1
-  |
-2 | colour: red
-  | ^^^^^^
-hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel` and `jobs`
-
-error: unknown key `retires` in a job
- --> flow.yaml:8:5
-  |
-8 |     retires: 2
-  |     ^^^^^^^
-hint: did you mean `retries`?
-
-error: `settle` is not a duration: `2 parsecs`
+        "error: `settle` is not a duration: `2 parsecs`
  --> flow.yaml:1:9
   |
 1 | settle: 2 parsecs
   |         ^^^^^^^^^
 hint: write a number and a unit, such as `2s`, `10m` or `1h 30m`
+
+error: unknown key `colour` at the top level
+ --> flow.yaml:2:1
+  |
+2 | colour: red
+  | ^^^^^^
+hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel` and `jobs`
 
 error: jobs form a cycle through their folders: `a` -> `b` -> `a`
  --> flow.yaml:6:13
@@ -110,6 +103,13 @@ error: jobs form a cycle through their folders: `a` -> `b` -> `a`
 6 |     source: x
   |             ^
 hint: a job must not read, directly or through other jobs, the folder it writes: give one of them another `target` folder
+
+error: unknown key `retires` in a job
+ --> flow.yaml:8:5
+  |
+8 |     retires: 2
+  |     ^^^^^^^
+hint: did you mean `retries`?
 
 error: flow.yaml has 4 errors
 "

@@ -1,0 +1,289 @@
+//! Helpers shared by the end-to-end tests: a [`Flow`] builder (a temporary
+//! flow folder with `flow.yaml`, input files and fake jobs written as shell
+//! scripts) that runs the real `flow` binary and reads back stdout, stderr,
+//! the exit code, files and `flow status --json`.
+//!
+//! Binaries come from the target folder these tests were built into, so the
+//! workspace must be built first; nothing here builds anything.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+/// Longest any single `flow` command may take in a test before it is killed
+/// and the test fails: a hang must fail, not stall CI.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// A job that copies `--input` to `--output`, then appends a line naming the
+/// job and each extra input; each call is logged in `$FLOW_DIR/.calls`.
+/// `{before}` runs after the options are parsed, before the copy.
+const JOB: &str = r#"#!/bin/sh
+# fake job for the tests: honours the flow job contract
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --input) in="$2" ;;
+    --output) out="$2" ;;
+    --right) right="$2" ;;
+  esac
+  shift 2
+done
+echo "$FLOW_JOB $FLOW_ITEM" >> "$FLOW_DIR/.calls"
+{before}
+cat "$in" > "$out"
+if [ -n "$right" ]; then cat "$right" >> "$out"; fi
+echo "by $FLOW_JOB" >> "$out"
+"#;
+
+/// The target folder holding the built binaries (`target/<profile>/`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    // target/<profile>/deps/e2e-<hash>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps")
+        .to_path_buf();
+    assert!(
+        dir.join("flow").is_file(),
+        "no `flow` binary in {}: run `cargo build --workspace` first",
+        dir.display()
+    );
+    dir
+}
+
+pub fn flow_bin() -> PathBuf {
+    bin_dir().join("flow")
+}
+
+/// What a finished `flow` command left.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A temporary flow folder.
+pub struct Flow {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Flow {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Flow {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("flow-e2e-")
+                .tempdir()
+                .expect("create a temporary folder"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    /// Writes `flow.yaml`.
+    pub fn yaml(self, text: &str) -> Self {
+        self.write("flow.yaml", text);
+        self
+    }
+
+    /// Writes a file (creating its folders).
+    pub fn file(self, rel: &str, content: &str) -> Self {
+        self.write(rel, content);
+        self
+    }
+
+    /// Writes an executable script.
+    pub fn script(self, rel: &str, text: &str) -> Self {
+        self.write(rel, text);
+        let path = self.path(rel);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod the script");
+        self
+    }
+
+    /// Writes the copying fake job at `rel`, running `before` first.
+    pub fn job(self, rel: &str, before: &str) -> Self {
+        self.script(rel, &JOB.replace("{before}", before))
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create folders");
+        }
+        fs::write(&path, content).expect("write a file");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|error| panic!("read {rel}: {error}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// Files in a folder, names starting with `.` included, sorted.
+    pub fn list(&self, rel: &str) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.path(rel))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// `job item` lines, one per job run, as the fake jobs logged them.
+    pub fn calls(&self) -> Vec<String> {
+        fs::read_to_string(self.path(".calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// `flow` with `args`, run inside the flow folder.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(flow_bin());
+        command
+            .args(args)
+            .current_dir(self.root())
+            .env_remove("FLOW_DIR")
+            .env("FLOW_LOG", "info")
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start flow")
+    }
+
+    /// Runs `flow args` to completion (failing the test past the deadline).
+    pub fn run(&self, args: &[&str]) -> Output {
+        finish(self.spawn(args), COMMAND_DEADLINE)
+    }
+
+    /// `flow status --json`, parsed.
+    pub fn status(&self) -> Value {
+        let output = self.run(&["status", "--json"]);
+        output.assert_code(0);
+        serde_json::from_str(&output.stdout)
+            .unwrap_or_else(|error| panic!("status --json: {error}\n{}", output.stdout))
+    }
+
+    /// The status entry of one item.
+    pub fn item(&self, job: &str, item: &str) -> Value {
+        let status = self.status();
+        find_item(&status, job, item)
+            .unwrap_or_else(|| panic!("no item {job}/{item} in {status:#}"))
+    }
+
+    /// Reads a pid a fake job wrote into `rel`.
+    pub fn pid(&self, rel: &str) -> i32 {
+        self.read(rel)
+            .trim()
+            .parse()
+            .unwrap_or_else(|error| panic!("pid in {rel}: {error}"))
+    }
+}
+
+pub fn find_item(status: &Value, job: &str, item: &str) -> Option<Value> {
+    status["jobs"]
+        .as_array()?
+        .iter()
+        .find(|entry| entry["name"] == job)?["items"]
+        .as_array()?
+        .iter()
+        .find(|entry| entry["item"] == item)
+        .cloned()
+}
+
+/// Waits for `child` to exit and collects its output; kills it and fails the
+/// test after `deadline`.
+pub fn finish(mut child: Child, deadline: Duration) -> Output {
+    let until = Instant::now() + deadline;
+    loop {
+        match child.try_wait().expect("poll flow") {
+            Some(_) => break,
+            None if Instant::now() > until => {
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("collect flow output");
+                panic!(
+                    "flow did not finish within {deadline:?}\n--- stderr\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let output = child.wait_with_output().expect("collect flow output");
+    Output {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Polls `condition` until it holds; fails the test after `timeout`.
+#[track_caller]
+pub fn wait_for(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let until = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a process runs (a zombie waiting to be reaped does not count).
+pub fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // the state follows the parenthesised command name
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+pub fn send(pid: u32, signal: Signal) {
+    kill(Pid::from_raw(i32::try_from(pid).expect("pid fits")), signal).expect("send a signal");
+}
