@@ -54,12 +54,17 @@ impl Lock {
     }
 
     /// Whether a run holds the lock right now (for `status`), without
-    /// keeping it.
+    /// keeping it or touching the holder's pid. A run starting in the same
+    /// instant sees this probe as a holder and skips its pass; the next
+    /// crontab minute does the work, which is cheaper than a lock protocol.
     pub(crate) fn is_held(dot_flow: &Path) -> bool {
-        if !dot_flow.join("lock").exists() {
+        let Ok(file) = File::open(dot_flow.join("lock")) else {
             return false;
-        }
-        matches!(Self::try_acquire(dot_flow), Ok(Self::Held(_)))
+        };
+        matches!(
+            Flock::lock(file, FlockArg::LockSharedNonblock),
+            Err((_, Errno::EWOULDBLOCK))
+        )
     }
 }
 

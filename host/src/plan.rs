@@ -56,7 +56,11 @@ impl Scan {
                 if scan.folders.contains_key(folder) {
                     continue;
                 }
-                let files = list(&config.dir.path.join(folder));
+                let mut files = list(&config.dir.path.join(folder));
+                if folder.is_empty() {
+                    // a job reading the flow folder itself must not take its configuration
+                    files.remove(crate::config::FILE_NAME);
+                }
                 scan.folders.insert(folder.to_owned(), files);
             }
         }

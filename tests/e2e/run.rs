@@ -156,6 +156,9 @@ while [ ! -e "$FLOW_DIR/.release" ]; do sleep 0.05; done"#;
         "{}",
         second.stderr
     );
+    let status = flow.status();
+    assert_eq!(status["run_in_progress"], true);
+    assert_eq!(status["jobs"][0]["counts"]["running"], 1, "{status:#}");
     flow.write(".release", "");
     finish(first, Duration::from_secs(60)).assert_code(0);
     assert_eq!(flow.calls(), ["work a.txt"]);

@@ -50,3 +50,21 @@ fn status_before_any_run_shows_preliminary_items() {
     assert_eq!(item["detail"], "will run: not run yet");
     assert_eq!(item["last_run"], serde_json::Value::Null);
 }
+
+#[test]
+fn the_flow_folder_comes_from_an_argument_dash_c_or_flow_dir() {
+    let flow = single("settle: 0s", "").file("in/a.txt", "a\n");
+    let root = flow.root().display().to_string();
+    let elsewhere = std::env::temp_dir();
+    let mut by_env = flow.command(&["run"]);
+    by_env.current_dir(&elsewhere).env("FLOW_DIR", &root);
+    assert_eq!(by_env.status().expect("run flow").code(), Some(0));
+    assert!(flow.exists("out/a.txt"));
+    for args in [vec!["status", "--json", &root], vec!["-C", &root, "status", "--json"]] {
+        let mut command = flow.command(&args);
+        command.current_dir(&elsewhere);
+        let output = command.output().expect("run flow");
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        assert_eq!(status["jobs"][0]["counts"]["success"], 1, "{args:?}");
+    }
+}
