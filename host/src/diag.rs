@@ -48,7 +48,11 @@ impl Diagnostic {
             Some(span) => {
                 let number = span.line.to_string();
                 let pad = " ".repeat(number.len());
-                let line = source.text.lines().nth(span.line - 1).unwrap_or("");
+                let line = source
+                    .text
+                    .lines()
+                    .nth(span.line.saturating_sub(1))
+                    .unwrap_or("");
                 let _ = writeln!(
                     out,
                     "{pad}--> {}:{}:{}",

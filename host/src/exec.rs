@@ -109,7 +109,8 @@ fn run(spawn: &Spawn, shutdown: &Shutdown, started: impl FnOnce(u32), log: &File
     started(pid);
     let group = ProcessGroup(Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX)));
     let deadline = Instant::now() + spawn.timeout;
-    let mut seen = shutdown.count();
+    // a signal that came while this job was being started is forwarded too
+    let mut seen = 0;
     let mut timed_out = false;
     let mut interrupted = false;
     let mut kill_at: Option<Instant> = None;

@@ -17,7 +17,7 @@ use crate::config::{Config, Job};
 use crate::error::Error;
 use crate::exec::{self, Exit, Spawn};
 use crate::lock::Lock;
-use crate::plan::{Decision, FileMeta, Known, Planned, Scan, nanos_since_epoch, plan_job};
+use crate::plan::{Decision, FileMeta, Known, Planned, Reason, Scan, nanos_since_epoch, plan_job};
 use crate::signals::Shutdown;
 use crate::state::{NewRun, Outcome, RunEnd, State};
 
@@ -66,9 +66,16 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
         let known = Known::new(&records);
         let scan = Scan::read(config, &[job]);
         let now = nanos_since_epoch(SystemTime::now());
-        let runnable: VecDeque<Planned> = plan_job(job, &scan, &known, config.settle, now)
+        let runnable: VecDeque<Runnable> = plan_job(job, &scan, &known, config.settle, now)
             .into_iter()
-            .filter(|planned| matches!(planned.decision, Decision::Run { .. }))
+            .filter_map(|planned| match planned.decision {
+                Decision::Run { attempt, reason } => Some(Runnable {
+                    planned,
+                    attempt,
+                    reason,
+                }),
+                _ => None,
+            })
             .collect();
         if runnable.is_empty() {
             continue;
@@ -92,11 +99,18 @@ fn lock_state(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// An item the plan says to run, with the attempt it will be.
+struct Runnable {
+    planned: Planned,
+    attempt: u32,
+    reason: Reason,
+}
+
 /// Runs `items` with up to `parallel` at once; one failing never stops the rest.
 fn run_items(
     config: &Config,
     job: &Job,
-    items: VecDeque<Planned>,
+    items: VecDeque<Runnable>,
     state: &Mutex<State>,
     shutdown: &Shutdown,
 ) -> Result<Vec<Outcome>, Error> {
@@ -114,8 +128,8 @@ fn run_items(
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .pop_front();
-                    let Some(planned) = next else { break };
-                    let result = run_item(config, job, &planned, state, shutdown);
+                    let Some(runnable) = next else { break };
+                    let result = run_item(config, job, &runnable, state, shutdown);
                     results
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -134,13 +148,16 @@ fn run_items(
 fn run_item(
     config: &Config,
     job: &Job,
-    planned: &Planned,
+    runnable: &Runnable,
     state: &Mutex<State>,
     shutdown: &Shutdown,
 ) -> Result<Outcome, Error> {
-    let Decision::Run { attempt, reason } = planned.decision else {
-        return Ok(Outcome::Success);
-    };
+    let Runnable {
+        planned,
+        attempt,
+        reason,
+    } = runnable;
+    let (attempt, reason) = (*attempt, *reason);
     let item = &planned.item;
     let dir = &config.dir.path;
     let target = dir.join(&item.target);

@@ -60,7 +60,10 @@ fn the_flow_folder_comes_from_an_argument_dash_c_or_flow_dir() {
     by_env.current_dir(&elsewhere).env("FLOW_DIR", &root);
     assert_eq!(by_env.status().expect("run flow").code(), Some(0));
     assert!(flow.exists("out/a.txt"));
-    for args in [vec!["status", "--json", &root], vec!["-C", &root, "status", "--json"]] {
+    for args in [
+        vec!["status", "--json", &root],
+        vec!["-C", &root, "status", "--json"],
+    ] {
         let mut command = flow.command(&args);
         command.current_dir(&elsewhere);
         let output = command.output().expect("run flow");

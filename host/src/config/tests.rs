@@ -1,3 +1,5 @@
+//! Configuration errors rendered in full, durations and job ordering.
+
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {

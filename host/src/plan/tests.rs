@@ -1,3 +1,6 @@
+//! Decisions per item: new, settling, up to date, changed, deleted,
+//! retried, given up, and the chain planned in one pass.
+
 use super::*;
 use crate::pattern::Pattern;
 
