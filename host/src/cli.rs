@@ -198,6 +198,12 @@ fn report_pass(config: &Config, summary: &Summary, shutdown: &Shutdown) -> i32 {
         interrupted = summary.interrupted,
         "pass done"
     );
+    if summary.gave_up > 0 {
+        tracing::warn!(
+            items = summary.gave_up,
+            "items stay in error after using up their attempts; see `flow status`, then `flow retry`"
+        );
+    }
     if let Some(signal) = shutdown.signal() {
         return exit::SIGNAL_BASE + signal as i32;
     }

@@ -32,6 +32,8 @@ pub(crate) struct Summary {
     pub(crate) succeeded: usize,
     pub(crate) failed: usize,
     pub(crate) interrupted: usize,
+    /// Items left in error after using up their attempts (not run this pass).
+    pub(crate) gave_up: usize,
 }
 
 pub(crate) fn dot_flow(config: &Config) -> PathBuf {
@@ -66,7 +68,12 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
         let known = Known::new(&records);
         let scan = Scan::read(config, &[job]);
         let now = nanos_since_epoch(SystemTime::now());
-        let runnable: VecDeque<Runnable> = plan_job(job, &scan, &known, config.settle, now)
+        let planned = plan_job(job, &scan, &known, config.settle, now);
+        summary.gave_up += planned
+            .iter()
+            .filter(|entry| matches!(entry.decision, Decision::GaveUp { .. }))
+            .count();
+        let runnable: VecDeque<Runnable> = planned
             .into_iter()
             .filter_map(|planned| match planned.decision {
                 Decision::Run { attempt, reason } => Some(Runnable {

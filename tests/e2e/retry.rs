@@ -17,7 +17,13 @@ fi"#;
         (Some("error"), Some(1))
     );
     flow.run(&["run"]).assert_code(1);
-    flow.run(&["run"]).assert_code(0);
+    let third = flow.run(&["run"]);
+    third.assert_code(0);
+    assert!(
+        third.stderr.contains("items stay in error"),
+        "{}",
+        third.stderr
+    );
     assert_eq!(flow.calls().len(), 2, "no third attempt with `retries: 2`");
     let item = flow.item("work", "bad.csv");
     assert_eq!(item["status"], "error");
