@@ -27,7 +27,13 @@ mod tests {
         let micros = out.column("time_started")?.to_physical_repr();
         let micros: Vec<Option<i64>> = micros.i64()?.iter().collect();
         assert_eq!(micros, vec![Some(1_763_800_000_123_456); 2]);
-        assert_eq!(out.get_column_names_str(), ["isin", "nav", "time_started"]);
+        assert_eq!(
+            out.get_column_names()
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>(),
+            ["isin", "nav", "time_started"]
+        );
         Ok(())
     }
 
@@ -35,7 +41,13 @@ mod tests {
     fn an_existing_column_is_replaced_in_place() -> PolarsResult<()> {
         let at = DateTime::from_timestamp_micros(0).unwrap_or_default();
         let out = add_timestamp(sample()?.lazy(), "nav", at).collect()?;
-        assert_eq!(out.get_column_names_str(), ["isin", "nav"]);
+        assert_eq!(
+            out.get_column_names()
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>(),
+            ["isin", "nav"]
+        );
         assert!(matches!(
             out.column("nav")?.dtype(),
             DataType::Datetime(_, None)

@@ -29,7 +29,7 @@ impl Input {
     pub fn open(path: &Path) -> Result<Self> {
         let format = Format::of(path)?;
         check_readable_file(path)?;
-        let (mut frame, first_data_row) = match format {
+        let (frame, first_data_row) = match format {
             Format::Csv => (csv::scan(path)?, 2),
             Format::Parquet => (scan_parquet(path)?, 2),
             Format::Xlsx => {
@@ -37,9 +37,8 @@ impl Input {
                 (sheet.frame.lazy(), sheet.first_data_row)
             }
         };
-        let schema = frame
-            .collect_schema()
-            .map_err(|error| located_or_generic(path, format, &error))?;
+        let explain = |error: PolarsError| located_or_generic(path, format, &error);
+        let (frame, schema) = utc_as_naive(frame).map_err(explain)?;
         Ok(Self {
             path: path.to_path_buf(),
             format,
@@ -90,6 +89,31 @@ impl Input {
     }
 }
 
+/// The frame with every zoned datetime column turned into a naive UTC one,
+/// and its schema. Polars is built without time zones (they cost a large
+/// dependency), and a zoned column can be neither printed nor compared with
+/// a naive one; the stored instants are UTC either way.
+fn utc_as_naive(mut frame: LazyFrame) -> PolarsResult<(LazyFrame, SchemaRef)> {
+    let schema = frame.collect_schema()?;
+    let naive: Vec<Expr> = schema
+        .iter()
+        .filter_map(|(name, dtype)| match dtype {
+            DataType::Datetime(unit, Some(_)) => Some(
+                col(name.clone())
+                    .cast(DataType::Int64)
+                    .cast(DataType::Datetime(*unit, None)),
+            ),
+            _ => None,
+        })
+        .collect();
+    if naive.is_empty() {
+        return Ok((frame, schema));
+    }
+    let mut frame = frame.with_columns(naive);
+    let schema = frame.collect_schema()?;
+    Ok((frame, schema))
+}
+
 fn check_readable_file(path: &Path) -> Result<()> {
     let metadata = std::fs::metadata(path).map_err(|cause| {
         TableError::io("cannot read", path, &cause).with_hint("check that the path is right")
@@ -125,10 +149,10 @@ pub(crate) fn located_or_generic(path: &Path, format: Format, error: &PolarsErro
     if let PolarsError::IO { error, .. } = error {
         return TableError::io("cannot read", path, error);
     }
-    if format == Format::Csv {
-        if let Some(located) = csv::explain(path, error) {
-            return located;
-        }
+    if format == Format::Csv
+        && let Some(located) = csv::explain(path, error)
+    {
+        return located;
     }
     TableError::invalid_data(format!("cannot read `{}` as {format}", path.display()))
         .caused_by(error)

@@ -1,0 +1,277 @@
+//! The transform: a left join that never fans out, with fill values and the
+//! earlier of two timestamps.
+
+use polars::lazy::dsl::min_horizontal;
+use polars::prelude::*;
+use table_io::{Input, Result, TableError, find_column, input_error};
+
+use crate::fill::Fill;
+
+/// The suffix polars gives to right-hand columns whose name the left has.
+const RIGHT_SUFFIX: &str = "_right";
+const DEFAULT_FILL: (&str, &str) = ("subscriptions", "0");
+const DEFAULT_EARLIEST: &str = "time_started";
+/// How many rows of a repeated key an error lists.
+const ROWS_SHOWN: u32 = 5;
+
+/// A merge checked against the two tables' schemas.
+pub struct MergeSpec {
+    /// The key column.
+    pub on: String,
+    /// The type both keys are cast to when their types differ.
+    key_type: Option<DataType>,
+    /// Result column and typed fill value.
+    fills: Vec<(String, Expr)>,
+    /// The column of which the earlier value is kept, when both sides have it.
+    earliest: Option<String>,
+}
+
+impl MergeSpec {
+    /// Checks the options against the tables. Explicit options must name
+    /// columns that exist; the defaults apply only where their columns exist.
+    pub fn resolve(
+        left: &Input,
+        right: &Input,
+        on: &str,
+        fills: Vec<Fill>,
+        earliest: Option<String>,
+    ) -> Result<Self> {
+        let left_key = find_column(left, on, "--on")?;
+        let right_key = find_column(right, on, "--on")?;
+        let key_type = common_key_type(&left_key, &right_key);
+        let fills = if fills.is_empty() {
+            default_fills(right)
+        } else {
+            for fill in &fills {
+                find_column(right, &fill.column, "--fill")?;
+            }
+            fills
+        };
+        let fills = fills
+            .iter()
+            .map(|fill| typed_fill(left, right, fill))
+            .collect::<Result<Vec<_>>>()?;
+        let earliest = match earliest {
+            Some(column) => {
+                find_column(left, &column, "--earliest")?;
+                find_column(right, &column, "--earliest")?;
+                Some(column)
+            }
+            None => {
+                let in_both = left.schema().contains(DEFAULT_EARLIEST)
+                    && right.schema().contains(DEFAULT_EARLIEST);
+                in_both.then(|| DEFAULT_EARLIEST.to_string())
+            }
+        };
+        Ok(Self {
+            on: on.to_string(),
+            key_type,
+            fills,
+            earliest,
+        })
+    }
+
+    /// The left join of `left` with `right`, filled, with the earlier
+    /// timestamp kept. Keys of `right` must have been checked unique.
+    pub fn merge(&self, left: LazyFrame, right: LazyFrame) -> LazyFrame {
+        let key = match &self.key_type {
+            Some(dtype) => col(self.on.as_str()).cast(dtype.clone()),
+            None => col(self.on.as_str()),
+        };
+        let args = JoinArgs {
+            maintain_order: MaintainOrderJoin::Left,
+            ..JoinArgs::new(JoinType::Left)
+        };
+        let mut joined = left.join(right, [key.clone()], [key], args);
+        if let Some(column) = &self.earliest {
+            joined = keep_earliest(joined, column);
+        }
+        let filled: Vec<Expr> = self
+            .fills
+            .iter()
+            .map(|(column, value)| col(column.as_str()).fill_null(value.clone()))
+            .collect();
+        joined.with_columns(filled)
+    }
+}
+
+/// Keys of different types are compared as numbers when both are numeric
+/// (an xlsx reads whole numbers as integers), else as text.
+fn common_key_type(left: &DataType, right: &DataType) -> Option<DataType> {
+    if left == right {
+        None
+    } else if left.is_primitive_numeric() && right.is_primitive_numeric() {
+        Some(DataType::Float64)
+    } else {
+        Some(DataType::String)
+    }
+}
+
+fn default_fills(right: &Input) -> Vec<Fill> {
+    let (column, value) = DEFAULT_FILL;
+    if right.schema().contains(column) {
+        vec![Fill {
+            column: column.to_string(),
+            value: value.to_string(),
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The result column a fill applies to (suffixed when the left has a column
+/// of the same name) and its typed value.
+fn typed_fill(left: &Input, right: &Input, fill: &Fill) -> Result<(String, Expr)> {
+    let dtype = find_column(right, &fill.column, "--fill")?;
+    let column = if left.schema().contains(&fill.column) {
+        format!("{}{RIGHT_SUFFIX}", fill.column)
+    } else {
+        fill.column.clone()
+    };
+    Ok((column, fill.literal(&dtype)?))
+}
+
+/// Replaces `column` with the earlier of the left and right values; a
+/// missing value on either side yields the other.
+fn keep_earliest(joined: LazyFrame, column: &str) -> LazyFrame {
+    let right_column = format!("{column}{RIGHT_SUFFIX}");
+    let left = col(column);
+    let right = col(right_column.as_str());
+    let earlier = min_horizontal([left.clone(), right.clone()]).unwrap_or_else(|_| {
+        when(right.clone().lt(left.clone()))
+            .then(right)
+            .otherwise(left)
+    });
+    joined
+        .with_column(earlier.alias(column))
+        .drop(Selector::ByName {
+            names: Arc::new([right_column.into()]),
+            strict: false,
+        })
+}
+
+/// Fails with exit 3 when a key appears more than once in `right`, naming the
+/// first such key in file order and the rows that hold it.
+pub fn check_unique_keys(right: &Input, on: &str) -> Result<()> {
+    let explain = |error: PolarsError| input_error(right, &error);
+    let repeated = right
+        .frame()
+        .with_row_index("index", None)
+        .filter(col(on).is_not_null())
+        .group_by([col(on)])
+        .agg([col("index").min().alias("first"), len().alias("count")])
+        .filter(col("count").gt(lit(1)))
+        .sort(["first"], SortMultipleOptions::default())
+        .select([col(on).cast(DataType::String), col("count")])
+        .first()
+        .collect()
+        .map_err(explain)?;
+    let key = repeated
+        .column(on)
+        .ok()
+        .and_then(|c| c.str().ok()?.iter().next().flatten().map(str::to_string));
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let count = repeated
+        .column("count")
+        .ok()
+        .and_then(|c| c.idx().ok()?.iter().next().flatten())
+        .unwrap_or(2);
+    let rows = right
+        .frame()
+        .with_row_index("index", None)
+        .filter(col(on).cast(DataType::String).eq(lit(key.as_str())))
+        .select([col("index")])
+        .limit(ROWS_SHOWN)
+        .collect()
+        .map_err(explain)?;
+    let rows: Vec<String> = rows
+        .column("index")
+        .ok()
+        .and_then(|c| {
+            c.idx().ok().map(|ids| {
+                ids.iter()
+                    .flatten()
+                    .map(|i| right.row_number(i as usize).to_string())
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    Err(TableError::invalid_data(format!(
+        "`{}`: key `{on}` value {key:?} appears {count} times (rows {}); a key must be unique in the right table",
+        right.path().display(),
+        rows.join(", ")
+    ))
+    .with_hint(format!(
+        "remove the repeated rows from `{}`, or join on a column that is unique there with `--on`",
+        right.path().display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(fills: Vec<(&str, Expr)>, earliest: Option<&str>) -> MergeSpec {
+        MergeSpec {
+            on: "isin".into(),
+            key_type: None,
+            fills: fills.into_iter().map(|(c, v)| (c.to_string(), v)).collect(),
+            earliest: earliest.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn keeps_every_left_row_in_order_and_fills_the_unmatched() -> PolarsResult<()> {
+        let left = df!("isin" => ["C", "A", "B"], "nav" => [3.0, 1.0, 2.0])?;
+        let right = df!("isin" => ["A", "C"], "subscriptions" => [10_i64, 30])?;
+        let merged = spec(vec![("subscriptions", lit(0_i64))], None)
+            .merge(left.lazy(), right.lazy())
+            .collect()?;
+        let keys: Vec<Option<&str>> = merged.column("isin")?.str()?.iter().collect();
+        let subs: Vec<Option<i64>> = merged.column("subscriptions")?.i64()?.iter().collect();
+        assert_eq!(keys, [Some("C"), Some("A"), Some("B")]);
+        assert_eq!(subs, [Some(30), Some(10), Some(0)]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_earlier_timestamp_wins_and_a_missing_one_yields_the_other() -> PolarsResult<()> {
+        let datetime = DataType::Datetime(TimeUnit::Microseconds, None);
+        let left = df!("isin" => ["A", "B", "C"], "time_started" => [5_i64, 5, 5])?
+            .lazy()
+            .with_column(col("time_started").cast(datetime.clone()));
+        let right = df!("isin" => ["A", "B"], "time_started" => [3_i64, 9])?
+            .lazy()
+            .with_column(col("time_started").cast(datetime));
+        let merged = spec(vec![], Some("time_started"))
+            .merge(left, right)
+            .collect()?;
+        let times = merged.column("time_started")?.to_physical_repr();
+        let times: Vec<Option<i64>> = times.i64()?.iter().collect();
+        assert_eq!(times, [Some(3), Some(5), Some(5)]);
+        assert_eq!(
+            merged
+                .get_column_names()
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>(),
+            ["isin", "time_started"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn keys_of_different_numeric_types_are_compared_as_numbers() {
+        assert_eq!(
+            common_key_type(&DataType::Int64, &DataType::Float64),
+            Some(DataType::Float64)
+        );
+        assert_eq!(
+            common_key_type(&DataType::Int64, &DataType::String),
+            Some(DataType::String)
+        );
+        assert_eq!(common_key_type(&DataType::String, &DataType::String), None);
+    }
+}
