@@ -41,6 +41,15 @@ fn sample() -> Flow {
 fn sample_flow_runs_the_full_chain_to_the_merged_file_in_one_run() {
     let flow = sample();
     let root = flow.root().display().to_string();
+    let check = flow.run(&["check", &root]);
+    check.assert_code(0);
+    assert!(
+        check
+            .stdout
+            .contains("timestamp -> zscore -> merge; every executable found"),
+        "{}",
+        check.stdout
+    );
     let output = flow.run(&["run", &root]);
     output.assert_code(0);
     assert!(

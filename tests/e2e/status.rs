@@ -58,7 +58,7 @@ fn the_flow_folder_comes_from_an_argument_dash_c_or_flow_dir() {
     let elsewhere = std::env::temp_dir();
     let mut by_env = flow.command(&["run"]);
     by_env.current_dir(&elsewhere).env("FLOW_DIR", &root);
-    assert_eq!(by_env.status().expect("run flow").code(), Some(0));
+    assert_eq!(by_env.output().expect("run flow").status.code(), Some(0));
     assert!(flow.exists("out/a.txt"));
     for args in [
         vec!["status", "--json", &root],
