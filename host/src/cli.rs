@@ -2,14 +2,14 @@
 //! of each verb to the module that does it. Holds no logic of its own
 //! beyond choosing what to print and which exit code to return.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, FlowDir};
-use crate::diag::did_you_mean;
 use crate::error::{Error, exit};
+use crate::items;
 use crate::plan::{Known, Scan, nanos_since_epoch, plan_all};
 use crate::run::{Summary, dot_flow, run_once};
 use crate::signals::Shutdown;
@@ -104,7 +104,7 @@ impl Cli {
             }
             Command::Watch { dir, interval } => {
                 let shutdown = Shutdown::install();
-                watch(flow_dir(base, dir)?, interval, &shutdown)
+                crate::run::watch(flow_dir(base, dir)?, interval, &shutdown)
             }
             Command::Status { dir, json } => {
                 let config = Config::load(flow_dir(base, dir)?)?;
@@ -140,13 +140,11 @@ impl Cli {
             }
             Command::Retry { words } => {
                 let (dir, rest) = split_flow_dir(base, &words, 1)?;
-                let config = Config::load(dir)?;
-                retry(&config, rest)
+                items::retry(&Config::load(dir)?, rest)
             }
             Command::Logs { words } => {
                 let (dir, rest) = split_flow_dir(base, &words, 2)?;
-                let config = Config::load(dir)?;
-                logs(&config, rest)
+                items::logs(&Config::load(dir)?, rest)
             }
         }
     }
@@ -211,182 +209,5 @@ fn report_pass(config: &Config, summary: &Summary, shutdown: &Shutdown) -> i32 {
         exit::ITEMS_FAILED
     } else {
         exit::SUCCESS
-    }
-}
-
-/// Passes until a signal; `flow.yaml` is read again before each pass, and an
-/// invalid edit keeps the last good configuration.
-fn watch(dir: FlowDir, interval: Duration, shutdown: &Shutdown) -> Result<i32, Error> {
-    let mut config = Config::load(dir.clone())?;
-    tracing::info!(flow = %dir.shown.display(), interval = %humantime::format_duration(interval), "watching");
-    loop {
-        match Config::load(dir.clone()) {
-            Ok(fresh) => config = fresh,
-            Err(error) => eprintln!(
-                "{}flow: keeping the last valid configuration",
-                error.report()
-            ),
-        }
-        let summary = run_once(&config, shutdown)?;
-        if summary.lock_held.is_some() {
-            tracing::info!("another run holds the lock; skipping this pass");
-        }
-        if let Some(signal) = shutdown.signal() {
-            tracing::info!(signal = signal.as_str(), "stopping");
-            return Ok(exit::SIGNAL_BASE + signal as i32);
-        }
-        shutdown.sleep(interval);
-        if let Some(signal) = shutdown.signal() {
-            tracing::info!(signal = signal.as_str(), "stopping");
-            return Ok(exit::SIGNAL_BASE + signal as i32);
-        }
-    }
-}
-
-fn job_named<'a>(config: &'a Config, name: &str) -> Result<&'a crate::config::Job, Error> {
-    config
-        .jobs
-        .iter()
-        .find(|job| job.name == name)
-        .ok_or_else(|| {
-            let names: Vec<&str> = config.jobs.iter().map(|job| job.name.as_str()).collect();
-            let hint = match did_you_mean(name, names.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => format!("the jobs are {}", names.join(", ")),
-            };
-            Error::Usage {
-                message: format!(
-                    "no job named `{name}` in {}",
-                    config.dir.show(crate::config::FILE_NAME)
-                ),
-                hint,
-            }
-        })
-}
-
-/// Item ids of `job` that `word` names: the item id itself (the source file
-/// name), or its target's file name, or either without extension, so that
-/// `merge File` finds the item making `merged/File.xlsx`.
-fn items_named(records: &[(String, String)], word: &str) -> Vec<String> {
-    let stem = |name: &str| name.split('.').next().unwrap_or(name).to_owned();
-    let exact: Vec<String> = records
-        .iter()
-        .filter(|(id, _)| id == word)
-        .map(|(id, _)| id.clone())
-        .collect();
-    if !exact.is_empty() {
-        return exact;
-    }
-    records
-        .iter()
-        .filter(|(id, target)| {
-            let target_name = Path::new(target)
-                .file_name()
-                .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
-            stem(id) == word || target_name == word || stem(&target_name) == word
-        })
-        .map(|(id, _)| id.clone())
-        .collect()
-}
-
-fn job_items(state: &State, job: &str) -> Result<Vec<(String, String)>, Error> {
-    let mut items: Vec<(String, String)> = state
-        .items()?
-        .into_values()
-        .filter(|record| record.job == job)
-        .map(|record| (record.item, record.target))
-        .collect();
-    items.sort();
-    Ok(items)
-}
-
-fn retry(config: &Config, words: &[String]) -> Result<i32, Error> {
-    let Some((job, wanted)) = words.split_first() else {
-        return Err(usage("`flow retry` needs a job name"));
-    };
-    let job = job_named(config, job)?;
-    let state = State::open(&dot_flow(config))?;
-    let selected = if wanted.is_empty() {
-        None
-    } else {
-        let known = job_items(&state, &job.name)?;
-        let mut ids = Vec::new();
-        for word in wanted {
-            let found = items_named(&known, word);
-            if found.is_empty() {
-                return Err(unknown_item(&job.name, word, &known));
-            }
-            ids.extend(found);
-        }
-        Some(ids)
-    };
-    let rearmed = state.retry(&job.name, selected.as_deref())?;
-    if rearmed.is_empty() {
-        println!("nothing to re-arm: no item of `{}` is in error", job.name);
-    } else {
-        println!(
-            "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them",
-            rearmed.len(),
-            job.name,
-            rearmed.join(", ")
-        );
-    }
-    Ok(exit::SUCCESS)
-}
-
-fn logs(config: &Config, words: &[String]) -> Result<i32, Error> {
-    let [job, word] = words else {
-        return Err(usage("`flow logs` takes a job and an item"));
-    };
-    let job = job_named(config, job)?;
-    let state = State::open(&dot_flow(config))?;
-    let known = job_items(&state, &job.name)?;
-    let found = items_named(&known, word);
-    let [item] = found.as_slice() else {
-        return Err(if found.is_empty() {
-            unknown_item(&job.name, word, &known)
-        } else {
-            usage(&format!(
-                "`{word}` names several items of `{}`: {}",
-                job.name,
-                found.join(", ")
-            ))
-        });
-    };
-    let record = state.item(&job.name, item)?;
-    let run = match record {
-        Some(record) => state.run(record.last_run)?,
-        None => None,
-    };
-    let Some(run) = run else {
-        return Err(unknown_item(&job.name, word, &known));
-    };
-    let text = std::fs::read(&run.log).map_err(|source| Error::Io {
-        action: "read the log",
-        path: run.log.clone(),
-        source,
-    })?;
-    use std::io::Write as _;
-    let _ = std::io::stdout().write_all(&text);
-    Ok(exit::SUCCESS)
-}
-
-fn usage(message: &str) -> Error {
-    Error::Usage {
-        message: message.to_owned(),
-        hint: "see `flow help`".to_owned(),
-    }
-}
-
-fn unknown_item(job: &str, word: &str, known: &[(String, String)]) -> Error {
-    let ids: Vec<&str> = known.iter().map(|(id, _)| id.as_str()).collect();
-    let hint = match did_you_mean(word, ids.iter().copied()) {
-        Some(near) => format!("did you mean `{near}`?"),
-        None if ids.is_empty() => format!("`{job}` has not run any item yet"),
-        None => format!("items of `{job}` that ran: {}", ids.join(", ")),
-    };
-    Error::Usage {
-        message: format!("no run of `{job}` for item `{word}`"),
-        hint,
     }
 }

@@ -6,6 +6,7 @@ mod config;
 mod diag;
 mod error;
 mod exec;
+mod items;
 mod lock;
 mod pattern;
 mod plan;

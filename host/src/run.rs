@@ -11,10 +11,11 @@ use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Config, Job};
+use crate::config::{Config, FlowDir, Job};
 use crate::error::Error;
+use crate::error::exit;
 use crate::exec::{self, Exit, Spawn};
 use crate::lock::Lock;
 use crate::plan::{Decision, FileMeta, Known, Planned, Reason, Scan, nanos_since_epoch, plan_job};
@@ -42,6 +43,35 @@ pub(crate) fn dot_flow(config: &Config) -> PathBuf {
 
 pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Passes until a signal; `flow.yaml` is read again before each pass, and an
+/// invalid edit keeps the last good configuration.
+pub(crate) fn watch(dir: FlowDir, interval: Duration, shutdown: &Shutdown) -> Result<i32, Error> {
+    let mut config = Config::load(dir.clone())?;
+    tracing::info!(flow = %dir.shown.display(), interval = %humantime::format_duration(interval), "watching");
+    loop {
+        match Config::load(dir.clone()) {
+            Ok(fresh) => config = fresh,
+            Err(error) => eprintln!(
+                "{}flow: keeping the last valid configuration",
+                error.report()
+            ),
+        }
+        let summary = run_once(&config, shutdown)?;
+        if summary.lock_held.is_some() {
+            tracing::info!("another run holds the lock; skipping this pass");
+        }
+        if let Some(signal) = shutdown.signal() {
+            tracing::info!(signal = signal.as_str(), "stopping");
+            return Ok(exit::SIGNAL_BASE + signal as i32);
+        }
+        shutdown.sleep(interval);
+        if let Some(signal) = shutdown.signal() {
+            tracing::info!(signal = signal.as_str(), "stopping");
+            return Ok(exit::SIGNAL_BASE + signal as i32);
+        }
+    }
 }
 
 /// One pass over every job, in order.
