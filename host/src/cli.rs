@@ -110,9 +110,9 @@ impl Cli {
                 let config = Config::load(flow_dir(base, dir)?)?;
                 let report = status::collect(&config)?;
                 if json {
-                    print!("{}", status::render_json(&report));
+                    emit(status::render_json(&report));
                 } else {
-                    print!("{}", status::render_text(&report));
+                    emit(status::render_text(&report));
                 }
                 Ok(exit::SUCCESS)
             }
@@ -124,18 +124,18 @@ impl Cli {
                 let scan = Scan::read(&config, &jobs);
                 let now = nanos_since_epoch(std::time::SystemTime::now());
                 let plans = plan_all(&config, &scan, &Known::new(&records), now);
-                print!("{}", crate::plan::render(&plans));
+                emit(crate::plan::render(&plans));
                 Ok(exit::SUCCESS)
             }
             Command::Check { dir } => {
                 let config = Config::load(flow_dir(base, dir)?)?;
                 let order: Vec<&str> = config.jobs.iter().map(|job| job.name.as_str()).collect();
-                println!(
-                    "{}: {} jobs, run in this order: {}; every executable found",
+                emit(format!(
+                    "{}: {} jobs, run in this order: {}; every executable found\n",
                     config.dir.show(crate::config::FILE_NAME),
                     order.len(),
                     order.join(" -> ")
-                );
+                ));
                 Ok(exit::SUCCESS)
             }
             Command::Retry { words } => {
@@ -148,6 +148,13 @@ impl Cli {
             }
         }
     }
+}
+
+/// Writes to stdout; a reader that went away (`flow status | head`) is not
+/// an error worth a panic.
+pub(crate) fn emit(text: impl AsRef<[u8]>) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_ref());
 }
 
 /// Positional folder, else `-C`, else `$FLOW_DIR`, else the current folder.

@@ -90,14 +90,17 @@ pub(crate) fn retry(config: &Config, words: &[String]) -> Result<i32, Error> {
     };
     let rearmed = state.retry(&job.name, selected.as_deref())?;
     if rearmed.is_empty() {
-        println!("nothing to re-arm: no item of `{}` is in error", job.name);
+        crate::cli::emit(format!(
+            "nothing to re-arm: no item of `{}` is in error\n",
+            job.name
+        ));
     } else {
-        println!(
-            "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them",
+        crate::cli::emit(format!(
+            "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them\n",
             rearmed.len(),
             job.name,
             rearmed.join(", ")
-        );
+        ));
     }
     Ok(exit::SUCCESS)
 }
@@ -134,8 +137,7 @@ pub(crate) fn logs(config: &Config, words: &[String]) -> Result<i32, Error> {
         path: run.log.clone(),
         source,
     })?;
-    use std::io::Write as _;
-    let _ = std::io::stdout().write_all(&text);
+    crate::cli::emit(&text);
     Ok(exit::SUCCESS)
 }
 
