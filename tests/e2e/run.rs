@@ -315,3 +315,21 @@ fn a_file_still_growing_is_not_picked_up_until_it_settles() {
     let expected: String = (0..12).map(|line| format!("line {line}\n")).collect();
     assert_eq!(flow.read("out/grow.txt"), format!("{expected}by work\n"));
 }
+
+#[test]
+fn fresh_outputs_of_upstream_jobs_do_not_wait_to_settle() {
+    let flow = chain();
+    flow.write(
+        "flow.yaml",
+        &crate::CHAIN.replace("settle: 0s", "settle: 1s"),
+    );
+    // only the sources have to be older than `settle`; what the host promoted
+    // downstream is complete by construction
+    std::thread::sleep(Duration::from_millis(1500));
+    flow.run(&["run"]).assert_code(0);
+    assert!(
+        flow.exists("merged/X.txt"),
+        "the chain must finish in one run"
+    );
+    assert_eq!(flow.calls().len(), 4);
+}
