@@ -246,6 +246,14 @@ fn run_item(
             tracing::warn!(%error, "could not record the job's pid");
         }
     });
+    let exit = match exit {
+        // a job that stops cleanly on a forwarded Ctrl-C, leaving no output,
+        // was interrupted; it did not fail an attempt
+        Exit::Code(0) if shutdown.count() > 0 && !staging.is_file() => {
+            Exit::Interrupted { signal: None }
+        }
+        exit => exit,
+    };
     let (outcome, produced) = settle_output(&exit, &staging, &target, &log);
     let duration = clock.elapsed();
     let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);

@@ -57,3 +57,27 @@ while :; do sleep 0.1; done"#;
     );
     assert_eq!(item["attempts"], 0, "an interruption is not an attempt");
 }
+
+#[test]
+fn ctrl_c_stops_flow_run_and_the_next_run_redoes_the_item() {
+    let slow = r#"if [ ! -e "$FLOW_DIR/.once" ]; then
+  touch "$FLOW_DIR/.once"
+  echo $$ > "$FLOW_DIR/.job"
+  sleep 300
+fi"#;
+    let flow = single("settle: 0s", slow).file("in/a.txt", "a\n");
+    let child = flow.spawn(&["run"]);
+    wait_for("the job to start", Duration::from_secs(60), || {
+        flow.exists(".job")
+    });
+    send(child.id(), Signal::SIGINT);
+    finish(child, Duration::from_secs(30)).assert_code(128 + 2);
+    assert!(!alive(flow.pid(".job")), "Ctrl-C reaches the job");
+    assert!(!flow.exists("out/a.txt"));
+    assert_eq!(
+        flow.item("work", "a.txt")["last_run"]["outcome"],
+        "interrupted"
+    );
+    flow.run(&["run"]).assert_code(0);
+    assert_eq!(flow.read("out/a.txt"), "a\nby work\n");
+}
