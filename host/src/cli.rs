@@ -197,14 +197,17 @@ fn report_pass(config: &Config, summary: &Summary, shutdown: &Shutdown) -> i32 {
         );
         return exit::SUCCESS;
     }
-    tracing::info!(
-        succeeded = summary.succeeded,
-        failed = summary.failed,
-        interrupted = summary.interrupted,
-        "pass done"
-    );
+    // a crontab mails whatever a job prints: a pass with nothing to do is silent
+    if summary.succeeded + summary.failed + summary.interrupted > 0 {
+        tracing::info!(
+            succeeded = summary.succeeded,
+            failed = summary.failed,
+            interrupted = summary.interrupted,
+            "pass done"
+        );
+    }
     if summary.gave_up > 0 {
-        tracing::warn!(
+        tracing::debug!(
             items = summary.gave_up,
             "items stay in error after using up their attempts; see `flow status`, then `flow retry`"
         );

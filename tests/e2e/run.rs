@@ -45,7 +45,13 @@ fn full_chain_in_one_run_then_a_second_run_does_nothing() {
         assert!(counts["success"].as_u64() >= Some(1), "{job:#}");
     }
 
-    flow.run(&["run"]).assert_code(0);
+    let second = flow.run(&["run"]);
+    second.assert_code(0);
+    assert_eq!(
+        (second.stdout.as_str(), second.stderr.as_str()),
+        ("", ""),
+        "cron mails any output"
+    );
     assert_eq!(flow.calls().len(), 4, "a second run must not run anything");
     assert!(!flow.list("merged").iter().any(|name| name == "X.txt.tmp"));
 }
