@@ -18,6 +18,8 @@ pub enum ErrorKind {
     InvalidData,
     /// A file could not be read or written.
     Io,
+    /// A database could not be reached or refused the work.
+    Database,
 }
 
 impl ErrorKind {
@@ -27,6 +29,7 @@ impl ErrorKind {
             ErrorKind::Usage => exit::USAGE,
             ErrorKind::InvalidData => exit::INVALID_DATA,
             ErrorKind::Io => exit::IO,
+            ErrorKind::Database => exit::DATABASE,
         }
     }
 }
@@ -60,6 +63,11 @@ impl TableError {
     /// A file-system failure without an underlying `io::Error` (exit 4).
     pub fn io_message(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Io, message)
+    }
+
+    /// A database that could not be reached or refused the work (exit 5).
+    pub fn database(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Database, message)
     }
 
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {

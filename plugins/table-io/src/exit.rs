@@ -14,3 +14,6 @@ pub const INVALID_DATA: u8 = 3;
 /// A file or folder could not be read or written: missing, not permitted,
 /// a folder where a file was expected.
 pub const IO: u8 = 4;
+/// A database could not be reached or refused the work: the server is down,
+/// the login was refused, a statement failed. Only `db-export` uses it.
+pub const DATABASE: u8 = 5;

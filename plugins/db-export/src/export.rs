@@ -1,0 +1,143 @@
+//! What one export does, the same on every database: check the table
+//! against the file, create or replace it, upsert the rows, record the
+//! export. The backends run it inside their one transaction.
+//!
+//! Owns the order of the steps and the schema check; the SQL of each step
+//! belongs to the backend behind [`Transaction`].
+
+use chrono::{DateTime, Utc};
+use table_io::{Result, TableError};
+
+use crate::schema::{Dialect, FileColumn, SchemaDiff, TableColumn};
+use crate::table::Table;
+
+/// The table that records every export.
+pub(crate) const EXPORTS_TABLE: &str = "flow_exports";
+
+/// What to do with a table that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Mode {
+    /// Insert new keys, update changed rows, keep rows the file lacks. The
+    /// file's columns must match the table's.
+    Upsert,
+    /// Drop the table and create it anew from the file (its old rows and
+    /// columns are gone).
+    Replace,
+}
+
+impl Mode {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Upsert => "upsert",
+            Self::Replace => "replace",
+        }
+    }
+}
+
+/// One export, ready to run.
+pub(crate) struct Job<'a> {
+    /// The input path as given, for messages.
+    pub(crate) file: &'a str,
+    /// The file name recorded in `flow_exports`.
+    pub(crate) file_name: &'a str,
+    pub(crate) sha256: &'a str,
+    pub(crate) table_name: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) mode: Mode,
+    pub(crate) rows: &'a Table,
+    /// The database URL, password masked, for messages.
+    pub(crate) database: &'a str,
+    pub(crate) at: DateTime<Utc>,
+}
+
+/// What an export changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Report {
+    pub(crate) created: bool,
+    pub(crate) inserted: u64,
+    pub(crate) updated: u64,
+    pub(crate) unchanged: u64,
+}
+
+/// The steps of an export on one database, inside one open transaction.
+/// Errors are already worded for the user, passwords scrubbed.
+pub(crate) trait Transaction {
+    fn dialect(&self) -> Dialect;
+    /// The columns of `table`, or `None` when there is no such table.
+    fn columns(&mut self, table: &str) -> Result<Option<Vec<TableColumn>>>;
+    fn count(&mut self, table: &str) -> Result<u64>;
+    fn drop_table(&mut self, table: &str) -> Result<()>;
+    /// Creates `table` with the file's columns, the key as primary key.
+    fn create_table(&mut self, table: &str, columns: &[FileColumn], key: &str) -> Result<()>;
+    /// Writes every row; `fresh` means the table was created in this
+    /// transaction, so no key can clash. Returns the rows inserted or changed.
+    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<u64>;
+    /// Adds the export to [`EXPORTS_TABLE`], creating it when missing.
+    fn record(&mut self, job: &Job<'_>) -> Result<()>;
+}
+
+/// Runs the export's steps in `tx`; the caller commits.
+pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Report> {
+    let dialect = tx.dialect();
+    let existing = tx.columns(job.table_name)?;
+    let fresh = match (&existing, job.mode) {
+        (None, _) => true,
+        (Some(_), Mode::Replace) => {
+            tx.drop_table(job.table_name)?;
+            true
+        }
+        (Some(columns), Mode::Upsert) => {
+            check_columns(job, columns, dialect)?;
+            false
+        }
+    };
+    if fresh {
+        tx.create_table(job.table_name, job.rows.columns(), job.key)?;
+    }
+    eprintln!(
+        "db-export: loading {} rows of `{}` into table `{}` of {}",
+        job.rows.height(),
+        job.file,
+        job.table_name,
+        job.database
+    );
+    let before = if fresh { 0 } else { tx.count(job.table_name)? };
+    let written = tx.write_rows(job, fresh)?;
+    let after = if fresh {
+        written
+    } else {
+        tx.count(job.table_name)?
+    };
+    tx.record(job)?;
+    let inserted = after.saturating_sub(before);
+    Ok(Report {
+        created: fresh,
+        inserted,
+        updated: written.saturating_sub(inserted),
+        unchanged: (job.rows.height() as u64).saturating_sub(written),
+    })
+}
+
+fn check_columns(job: &Job<'_>, columns: &[TableColumn], dialect: Dialect) -> Result<()> {
+    let Some(diff) = SchemaDiff::between(job.rows.columns(), columns, dialect) else {
+        return Ok(());
+    };
+    let mut hint = "to load it as it is, export with `--mode replace`: the table is dropped and created from the file, and its rows are lost".to_string();
+    let statements = diff.alter_statements(job.table_name, dialect);
+    if diff.mistyped.is_empty() && !statements.is_empty() {
+        hint.push_str(&format!(
+            "; to keep the rows, change the table first: {}",
+            statements.join("; ")
+        ));
+    } else if !diff.mistyped.is_empty() {
+        hint.push_str("; or fix the file so that each column holds values of the table's type");
+    }
+    Err(TableError::invalid_data(format!(
+        "`{}` does not fit table `{}` of {}: {}",
+        job.file,
+        job.table_name,
+        job.database,
+        diff.describe(dialect)
+    ))
+    .with_hint(hint))
+}

@@ -1,0 +1,348 @@
+//! PostgreSQL: one transaction; rows go in through `COPY ... FROM STDIN`,
+//! straight into a table created in the same transaction, or into a
+//! temporary table that one `INSERT ... SELECT ... ON CONFLICT DO UPDATE`
+//! merges into an existing one.
+//!
+//! Owns the connection and every PostgreSQL statement. Every message it
+//! makes from a driver error goes through [`scrub`], so no password leaks.
+
+use std::io::Write;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{Config, NoTls};
+use table_io::{Result, TableError};
+
+use crate::export::{self, EXPORTS_TABLE, Job, Report, Transaction};
+use crate::schema::{Dialect, FileColumn, TableColumn, quote};
+use crate::sql;
+use crate::table::{Cell, utc};
+use crate::target::scrub;
+
+/// How long to try to reach the server when the URL sets no
+/// `connect_timeout`: a firewall that drops packets would otherwise hang
+/// the export for minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much COPY text is gathered before it is sent.
+const COPY_CHUNK: usize = 1 << 20;
+/// The temporary table an upsert stages rows in; dropped at commit.
+const STAGE: &str = "flow_export_stage";
+/// COPY's text form of a timestamp with time zone, in UTC.
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f+00";
+
+/// Where and how to connect, and what to keep out of messages.
+pub(crate) struct Server<'a> {
+    pub(crate) config: &'a Config,
+    /// The URL with its password masked.
+    pub(crate) shown: &'a str,
+    pub(crate) secrets: &'a [String],
+}
+
+/// Exports `job` into the server's database.
+pub(crate) fn export(server: &Server<'_>, job: &Job<'_>) -> Result<Report> {
+    let mut config = server.config.clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config.application_name("db-export");
+    let mut client = config
+        .connect(NoTls)
+        .map_err(|error| connect_failure(server, &error))?;
+    let tx = client
+        .transaction()
+        .map_err(|error| failure(server, "cannot start a transaction on", &error))?;
+    let mut session = Postgres { tx, server };
+    let report = export::apply(&mut session, job)?;
+    session
+        .tx
+        .commit()
+        .map_err(|error| failure(server, "cannot commit the export to", &error))?;
+    Ok(report)
+}
+
+fn connect_failure(server: &Server<'_>, error: &postgres::Error) -> TableError {
+    let shown = server.shown;
+    let cause = scrub(&chain(error), server.secrets);
+    let user = server.config.get_user().unwrap_or("(none)");
+    match error.code() {
+        Some(code) if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+            TableError::database(format!("the PostgreSQL server at {shown} refused the login of user `{user}`"))
+                .caused_by(cause)
+                .with_hint("check the user and password in the URL; pass it through the FLOW_DB variable to keep it out of shell history and process lists")
+        }
+        Some(code) if *code == SqlState::INVALID_CATALOG_NAME => {
+            TableError::database(format!("the PostgreSQL server at {shown} has no such database"))
+                .caused_by(cause)
+                .with_hint("create it (`createdb NAME`) or name an existing one at the end of the URL")
+        }
+        Some(_) => TableError::database(format!("the PostgreSQL server at {shown} refused the connection"))
+            .caused_by(cause),
+        None => TableError::database(format!("cannot connect to the PostgreSQL server at {shown}"))
+            .caused_by(cause)
+            .with_hint("check that the server runs and that host and port in the URL are right (`pg_isready -h HOST -p PORT` tells); TLS is not supported, use sslmode=disable or prefer"),
+    }
+}
+
+/// A failure of a statement: rows the database refused exit 3, anything
+/// else 5.
+fn failure(server: &Server<'_>, doing: &str, error: &postgres::Error) -> TableError {
+    let mut cause = chain(error);
+    if let Some(place) = error.as_db_error().and_then(|db| db.where_()) {
+        cause.push_str(&format!(" ({place})"));
+    }
+    let cause = scrub(&cause, server.secrets);
+    let refused = error
+        .code()
+        .is_some_and(|code| code.code().starts_with("23") || code.code().starts_with("22"));
+    if refused {
+        TableError::invalid_data(format!(
+            "{doing} {}: the database refused a row",
+            server.shown
+        ))
+        .caused_by(cause)
+        .with_hint("fix the rows the error names, or change the table's constraint or column type")
+    } else {
+        TableError::database(format!("{doing} {}", server.shown)).caused_by(cause)
+    }
+}
+
+/// The error and its sources, as one line: the driver's own text is only
+/// "db error" or "error connecting to server"; the reason is in the source.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// An open transaction on the server.
+struct Postgres<'a, 's> {
+    tx: postgres::Transaction<'a>,
+    server: &'s Server<'s>,
+}
+
+impl Postgres<'_, '_> {
+    fn fail(&self, doing: &str) -> impl Fn(postgres::Error) -> TableError + '_ {
+        let doing = doing.to_string();
+        move |error| failure(self.server, &doing, &error)
+    }
+
+    /// Streams every row into `into` as COPY text.
+    fn copy(&mut self, job: &Job<'_>, into: &str) -> Result<u64> {
+        let columns = job.rows.columns();
+        let doing = format!("cannot copy the rows of `{}` into", job.file);
+        let server = self.server;
+        let mut writer = self
+            .tx
+            .copy_in(&format!(
+                "COPY {into} ({}) FROM STDIN",
+                sql::column_list(columns)
+            ))
+            .map_err(|error| failure(server, &doing, &error))?;
+        let width = columns.len();
+        let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
+        let sent = |error: std::io::Error| {
+            TableError::database(format!("{doing} {}", server.shown))
+                .caused_by(scrub(&chain(&error), server.secrets))
+        };
+        for row in 0..job.rows.height() {
+            for column in 0..width {
+                if column > 0 {
+                    buffer.push(b'\t');
+                }
+                write_cell(&mut buffer, job.rows.cell(row, column));
+            }
+            buffer.push(b'\n');
+            if buffer.len() >= COPY_CHUNK {
+                writer.write_all(&buffer).map_err(sent)?;
+                buffer.clear();
+            }
+        }
+        writer.write_all(&buffer).map_err(sent)?;
+        writer
+            .finish()
+            .map_err(|error| failure(server, &doing, &error))
+    }
+}
+
+impl Transaction for Postgres<'_, '_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn columns(&mut self, table: &str) -> Result<Option<Vec<TableColumn>>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1
+                 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .map_err(self.fail(&format!("cannot read the columns of table `{table}` on")))?;
+        let columns: Vec<TableColumn> = rows
+            .iter()
+            .map(|row| TableColumn {
+                name: row.get(0),
+                declared: row.get(1),
+            })
+            .collect();
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
+    fn count(&mut self, table: &str) -> Result<u64> {
+        self.tx
+            .query_one(&format!("SELECT count(*) FROM {}", quote(table)), &[])
+            .map(|row| row.get::<_, i64>(0).unsigned_abs())
+            .map_err(self.fail(&format!("cannot count the rows of table `{table}` on")))
+    }
+
+    fn drop_table(&mut self, table: &str) -> Result<()> {
+        self.tx
+            .batch_execute(&format!("DROP TABLE {}", quote(table)))
+            .map_err(self.fail(&format!("cannot drop table `{table}` on")))
+    }
+
+    fn create_table(&mut self, table: &str, columns: &[FileColumn], key: &str) -> Result<()> {
+        self.tx
+            .batch_execute(&sql::create_table(table, columns, key, Dialect::Postgres))
+            .map_err(self.fail(&format!("cannot create table `{table}` on")))
+    }
+
+    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<u64> {
+        let table = quote(job.table_name);
+        if fresh {
+            return self.copy(job, &table);
+        }
+        self.tx
+            .batch_execute(&format!(
+                "CREATE TEMPORARY TABLE {STAGE} (LIKE {table}) ON COMMIT DROP"
+            ))
+            .map_err(self.fail("cannot create the staging table on"))?;
+        self.copy(job, STAGE)?;
+        let columns = job.rows.columns();
+        let list = sql::column_list(columns);
+        let on_conflict = sql::on_conflict(job.table_name, columns, job.key, Dialect::Postgres);
+        self.tx
+            .execute(
+                &format!("INSERT INTO {table} ({list}) SELECT {list} FROM {STAGE} {on_conflict}"),
+                &[],
+            )
+            .map_err(self.fail(&format!(
+                "cannot upsert the rows of `{}` into table `{}` on",
+                job.file, job.table_name
+            )))
+    }
+
+    fn record(&mut self, job: &Job<'_>) -> Result<()> {
+        let doing = format!("cannot record the export in table `{EXPORTS_TABLE}` on");
+        self.tx
+            .batch_execute(&sql::create_exports_table(Dialect::Postgres))
+            .map_err(self.fail(&doing))?;
+        let at = job.at.format(TIMESTAMP_FORMAT).to_string();
+        let rows = job.rows.height() as i64;
+        self.tx
+            .execute(
+                &sql::insert_export(Dialect::Postgres),
+                &[
+                    &job.file_name,
+                    &job.sha256,
+                    &rows,
+                    &at,
+                    &job.table_name,
+                    &job.mode.as_str(),
+                ],
+            )
+            .map(drop)
+            .map_err(self.fail(&doing))
+    }
+}
+
+/// Appends `cell` in COPY's text format: `\N` for null, backslash escapes
+/// for the characters that delimit fields and rows.
+fn write_cell(buffer: &mut Vec<u8>, cell: Cell<'_>) {
+    match cell {
+        Cell::Null => buffer.extend_from_slice(b"\\N"),
+        Cell::Text(text) => {
+            for byte in text.bytes() {
+                match byte {
+                    b'\\' => buffer.extend_from_slice(b"\\\\"),
+                    b'\t' => buffer.extend_from_slice(b"\\t"),
+                    b'\n' => buffer.extend_from_slice(b"\\n"),
+                    b'\r' => buffer.extend_from_slice(b"\\r"),
+                    other => buffer.push(other),
+                }
+            }
+        }
+        Cell::Float(x) => {
+            if x.is_nan() {
+                buffer.extend_from_slice(b"NaN");
+            } else if x.is_infinite() {
+                buffer.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
+            } else {
+                // Debug prints the shortest text that reads back as the
+                // same f64, so a repeated export compares equal.
+                let _ = write!(buffer, "{x:?}");
+            }
+        }
+        Cell::Integer(i) => {
+            let _ = write!(buffer, "{i}");
+        }
+        Cell::Boolean(b) => buffer.push(if b { b't' } else { b'f' }),
+        Cell::Timestamp(micros) => match utc(micros) {
+            Some(at) => {
+                let _ = write!(buffer, "{}", at.format(TIMESTAMP_FORMAT));
+            }
+            None => buffer.extend_from_slice(b"\\N"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_text(cells: &[Cell<'_>]) -> String {
+        let mut buffer = Vec::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                buffer.push(b'\t');
+            }
+            write_cell(&mut buffer, *cell);
+        }
+        String::from_utf8_lossy(&buffer).into_owned()
+    }
+
+    #[test]
+    fn writes_copy_text_with_escapes_and_nulls() {
+        assert_eq!(
+            copy_text(&[Cell::Text("a\tb\\c\nd"), Cell::Null, Cell::Boolean(true)]),
+            "a\\tb\\\\c\\nd\t\\N\tt"
+        );
+    }
+
+    #[test]
+    fn writes_numbers_that_read_back_exactly() {
+        assert_eq!(
+            copy_text(&[
+                Cell::Float(0.1),
+                Cell::Float(1e-7),
+                Cell::Float(f64::NEG_INFINITY),
+                Cell::Integer(-3)
+            ]),
+            "0.1\t1e-7\t-Infinity\t-3"
+        );
+    }
+
+    #[test]
+    fn writes_timestamps_in_utc() {
+        assert_eq!(
+            copy_text(&[Cell::Timestamp(1_795_852_800_000_001)]),
+            "2026-11-28 08:00:00.000001+00"
+        );
+    }
+}

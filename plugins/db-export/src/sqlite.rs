@@ -1,0 +1,289 @@
+//! SQLite: the embedded default. One `BEGIN IMMEDIATE` transaction, rows
+//! upserted through a prepared multi-row `INSERT ... ON CONFLICT DO UPDATE`.
+//!
+//! Owns the SQLite file (opening, the read-only check, removing a file it
+//! created for an export that failed) and every SQLite statement.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior, params_from_iter};
+use table_io::{Result, TableError};
+
+use crate::export::{self, EXPORTS_TABLE, Job, Report, Transaction};
+use crate::schema::{Dialect, FileColumn, TableColumn, quote};
+use crate::sql;
+use crate::table::{Cell, utc};
+
+/// How long to wait for another writer (another export) to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound parameters per statement; SQLite allows 32766 since 3.32.
+const MAX_PARAMETERS: usize = 30_000;
+/// Rows per statement: past a few hundred a larger batch gains nothing.
+const MAX_BATCH_ROWS: usize = 256;
+/// How SQLite stores a timestamp: ISO 8601 in UTC, which sorts in time
+/// order and which SQLite's date functions read.
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// Exports `job` into the SQLite file at `path`, creating it if missing.
+pub(crate) fn export(path: &Path, job: &Job<'_>) -> Result<Report> {
+    let existed = path.exists();
+    let outcome = export_into(path, job);
+    if outcome.is_err() && !existed {
+        // The file was made by this failed export and holds nothing: leave
+        // the folder as it was.
+        let _ = std::fs::remove_file(path);
+    }
+    outcome
+}
+
+fn export_into(path: &Path, job: &Job<'_>) -> Result<Report> {
+    check_writable(path)?;
+    let mut connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )
+    .map_err(|error| failure(path, "cannot open", &error))?;
+    connection
+        .busy_timeout(BUSY_TIMEOUT)
+        .map_err(|error| failure(path, "cannot open", &error))?;
+    // IMMEDIATE takes the write lock now, so two exports queue instead of
+    // failing halfway when both try to write.
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|error| failure(path, "cannot start a transaction in", &error))?;
+    let mut session = Sqlite { tx: &tx, path };
+    let report = export::apply(&mut session, job)?;
+    tx.commit()
+        .map_err(|error| failure(path, "cannot commit the export to", &error))?;
+    Ok(report)
+}
+
+/// SQLite run by root writes to a file without write permission; a file
+/// made read-only is meant to stay as it is, whoever runs the export.
+fn check_writable(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.permissions().readonly() => Err(TableError::io_message(format!(
+            "the database file `{}` is read-only",
+            path.display()
+        ))
+        .with_hint(format!(
+            "make it writable (`chmod u+w {}`) or export to another file with `--db sqlite://PATH`",
+            path.display()
+        ))),
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let folder = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            if folder.is_dir() {
+                Ok(())
+            } else {
+                Err(TableError::io_message(format!(
+                    "cannot create the database file `{}`: its folder `{}` does not exist",
+                    path.display(),
+                    folder.display()
+                ))
+                .with_hint(
+                    "create the folder first, or give another path with `--db sqlite://PATH`",
+                ))
+            }
+        }
+        Err(error) => Err(TableError::io(
+            "cannot open the database file",
+            path,
+            &error,
+        )),
+    }
+}
+
+/// A failure of SQLite on `path`: file problems exit 4, refused rows 3,
+/// anything else 5.
+fn failure(path: &Path, doing: &str, error: &rusqlite::Error) -> TableError {
+    let file = path.display();
+    let code = error.sqlite_error_code();
+    match code {
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+            TableError::io_message(format!("{doing} the database file `{file}`"))
+                .caused_by(error)
+                .with_hint("check that the file and its folder are writable by this user")
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            TableError::database(format!("{doing} `{file}`: another process holds it locked"))
+                .caused_by(error)
+                .with_hint(format!(
+                    "wait for the other export to end and run again; it waited {} s",
+                    BUSY_TIMEOUT.as_secs()
+                ))
+        }
+        Some(ErrorCode::NotADatabase) => {
+            TableError::database(format!("`{file}` is not an SQLite database"))
+                .caused_by(error)
+                .with_hint("name another file with `--db sqlite://PATH`")
+        }
+        Some(ErrorCode::ConstraintViolation) => {
+            TableError::invalid_data(format!("{doing} `{file}`: the database refused a row"))
+                .caused_by(error)
+                .with_hint(
+                    "fix the rows the constraint names, or drop the constraint from the table",
+                )
+        }
+        _ => TableError::database(format!("{doing} `{file}`")).caused_by(error),
+    }
+}
+
+/// An open transaction on one SQLite file.
+struct Sqlite<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    path: &'a Path,
+}
+
+impl Sqlite<'_> {
+    fn fail(&self, doing: &str) -> impl Fn(rusqlite::Error) -> TableError + '_ {
+        let doing = doing.to_string();
+        move |error| failure(self.path, &doing, &error)
+    }
+
+    /// The multi-row statement for `rows` rows.
+    fn insert_sql(job: &Job<'_>, rows: usize, fresh: bool) -> String {
+        let columns = job.rows.columns();
+        let one_row = format!("({})", vec!["?"; columns.len()].join(","));
+        let values = vec![one_row.as_str(); rows].join(",");
+        let mut text = format!(
+            "INSERT INTO {} ({}) VALUES {values}",
+            quote(job.table_name),
+            sql::column_list(columns)
+        );
+        if !fresh {
+            text.push(' ');
+            text.push_str(&sql::on_conflict(
+                job.table_name,
+                columns,
+                job.key,
+                Dialect::Sqlite,
+            ));
+        }
+        text
+    }
+}
+
+impl Transaction for Sqlite<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn columns(&mut self, table: &str) -> Result<Option<Vec<TableColumn>>> {
+        let doing = format!("cannot read the columns of table `{table}` in");
+        let mut statement = self
+            .tx
+            .prepare("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
+            .map_err(self.fail(&doing))?;
+        let columns = statement
+            .query_map([table], |row| {
+                Ok(TableColumn {
+                    name: row.get(0)?,
+                    declared: row.get(1)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(self.fail(&doing))?;
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
+    fn count(&mut self, table: &str) -> Result<u64> {
+        self.tx
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quote(table)),
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n.unsigned_abs())
+            .map_err(self.fail(&format!("cannot count the rows of table `{table}` in")))
+    }
+
+    fn drop_table(&mut self, table: &str) -> Result<()> {
+        self.tx
+            .execute_batch(&format!("DROP TABLE {}", quote(table)))
+            .map_err(self.fail(&format!("cannot drop table `{table}` in")))
+    }
+
+    fn create_table(&mut self, table: &str, columns: &[FileColumn], key: &str) -> Result<()> {
+        self.tx
+            .execute_batch(&sql::create_table(table, columns, key, Dialect::Sqlite))
+            .map_err(self.fail(&format!("cannot create table `{table}` in")))
+    }
+
+    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<u64> {
+        let width = job.rows.columns().len().max(1);
+        let batch = (MAX_PARAMETERS / width).clamp(1, MAX_BATCH_ROWS);
+        let height = job.rows.height();
+        let mut written = 0;
+        let mut start = 0;
+        while start < height {
+            let end = (start + batch).min(height);
+            let sql = Self::insert_sql(job, end - start, fresh);
+            // Cached: every full batch reuses one prepared statement.
+            let mut statement = self
+                .tx
+                .prepare_cached(&sql)
+                .map_err(self.fail("cannot prepare the insert into"))?;
+            let cells = (start..end)
+                .flat_map(|row| (0..width).map(move |column| job.rows.cell(row, column)));
+            written += statement
+                .execute(params_from_iter(cells))
+                .map_err(|error| {
+                    failure(
+                        self.path,
+                        &format!(
+                            "cannot write rows {}-{} of `{}` into",
+                            start + 2,
+                            end + 1,
+                            job.file
+                        ),
+                        &error,
+                    )
+                })? as u64;
+            start = end;
+        }
+        Ok(written)
+    }
+
+    fn record(&mut self, job: &Job<'_>) -> Result<()> {
+        let doing = format!("cannot record the export in table `{EXPORTS_TABLE}` of");
+        self.tx
+            .execute_batch(&sql::create_exports_table(Dialect::Sqlite))
+            .map_err(self.fail(&doing))?;
+        self.tx
+            .execute(
+                &sql::insert_export(Dialect::Sqlite),
+                (
+                    job.file_name,
+                    job.sha256,
+                    job.rows.height() as i64,
+                    job.at.format(TIMESTAMP_FORMAT).to_string(),
+                    job.table_name,
+                    job.mode.as_str(),
+                ),
+            )
+            .map(drop)
+            .map_err(self.fail(&doing))
+    }
+}
+
+impl ToSql for Cell<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match *self {
+            Cell::Null => ToSqlOutput::Owned(Value::Null),
+            Cell::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Cell::Float(x) => ToSqlOutput::Owned(Value::Real(x)),
+            Cell::Integer(i) => ToSqlOutput::Owned(Value::Integer(i)),
+            Cell::Boolean(b) => ToSqlOutput::Owned(Value::Integer(i64::from(b))),
+            Cell::Timestamp(micros) => ToSqlOutput::Owned(match utc(micros) {
+                Some(at) => Value::Text(at.format(TIMESTAMP_FORMAT).to_string()),
+                None => Value::Integer(micros),
+            }),
+        })
+    }
+}
