@@ -99,10 +99,21 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
         let scan = Scan::read(config, &[job]);
         let now = nanos_since_epoch(SystemTime::now());
         let planned = plan_job(job, &scan, &known, config.settle, now);
-        summary.gave_up += planned
-            .iter()
-            .filter(|entry| matches!(entry.decision, Decision::GaveUp { .. }))
-            .count();
+        for entry in &planned {
+            match &entry.decision {
+                Decision::Settling(paths) => {
+                    tracing::debug!(job = %job.name, item = %entry.item.id, ?paths, "waiting to settle");
+                }
+                Decision::MissingInput(path) => {
+                    tracing::debug!(job = %job.name, item = %entry.item.id, %path, "waiting for an input");
+                }
+                Decision::GaveUp { attempts } => {
+                    summary.gave_up += 1;
+                    tracing::debug!(job = %job.name, item = %entry.item.id, attempts, "stays in error");
+                }
+                Decision::Run { .. } | Decision::UpToDate => {}
+            }
+        }
         let runnable: VecDeque<Runnable> = planned
             .into_iter()
             .filter_map(|planned| match planned.decision {
