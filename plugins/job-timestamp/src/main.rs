@@ -1,7 +1,9 @@
 //! `job-timestamp`: adds the processing start time (UTC) to every row.
 //!
 //! The time is taken once, when the job starts, so every row of a file
-//! carries the same instant; `--at` pins it for reproducible runs.
+//! carries the same instant; `--at` pins it for reproducible runs. CSV to
+//! CSV takes the byte-streaming fast path of `table_io::append`; every other
+//! pair of formats goes through polars.
 
 mod timestamp;
 
@@ -10,7 +12,8 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use table_io::{Input, Output, Result, run_job};
+use table_io::append::{AppendOutcome, append_column};
+use table_io::{CSV_DATETIME_FORMAT, Input, Output, Result, run_job};
 
 /// Adds the processing start time (UTC) to every row of a table.
 ///
@@ -50,8 +53,15 @@ fn run(args: &Args, started: DateTime<Utc>) -> Result<()> {
     let output = Output::new(&args.output)?;
     let input = Input::open(&args.input)?;
     let at = args.at.unwrap_or(started);
-    let frame = timestamp::add_timestamp(input.frame(), &args.column, at);
-    output.write(frame, &[&input])?;
+    let stamp = at.format(CSV_DATETIME_FORMAT).to_string();
+    let appended = append_column(input.path(), &output, &args.column, |_, field| {
+        field.extend_from_slice(stamp.as_bytes());
+        Ok(())
+    })?;
+    if appended == AppendOutcome::NotApplicable {
+        let frame = timestamp::add_timestamp(input.frame(), &args.column, at);
+        output.write(frame, &[&input])?;
+    }
     eprintln!(
         "job-timestamp: wrote `{}` with {} = {}",
         output.path().display(),

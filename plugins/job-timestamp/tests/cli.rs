@@ -134,3 +134,40 @@ fn help_explains_every_option() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn csv_to_csv_keeps_every_byte_and_agrees_with_the_general_path() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let text = "isin,\"na,me\",nav\r\nA,\"x,\"\"y\"\"\",1.50\r\nB,\"two\nlines\",\r\nC,z,2.5e0";
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, text)?;
+    let at = "2026-11-22T08:00:00.000001Z";
+    for name in ["fast.csv", "general.parquet"] {
+        job()?
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(dir.path().join(name))
+            .args(["--at", at])
+            .assert()
+            .success();
+    }
+    let expected: Vec<String> = text
+        .split("\r\n")
+        .map(|record| format!("{record},{at}"))
+        .collect();
+    let header = "isin,\"na,me\",nav,time_started";
+    let written = std::fs::read_to_string(dir.path().join("fast.csv"))?;
+    assert_eq!(
+        written,
+        [header]
+            .into_iter()
+            .chain(expected.iter().skip(1).map(String::as_str))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    );
+    let fast = instants(&dir.path().join("fast.csv"), "time_started")?;
+    let general = instants(&dir.path().join("general.parquet"), "time_started")?;
+    assert_eq!(fast, general);
+    Ok(())
+}

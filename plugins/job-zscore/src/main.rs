@@ -1,12 +1,14 @@
 //! `job-zscore`: the z-score of one numeric column, as a new column.
 
+mod fast;
 mod zscore;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use table_io::{Input, Output, Result, TableError, numeric_column, run_job};
+use table_io::append::AppendOutcome;
+use table_io::{Format, Input, Output, Result, TableError, numeric_column, run_job};
 
 /// Adds the z-score of a numeric column: (x - mean) / std.
 ///
@@ -53,14 +55,29 @@ fn run(args: &Args) -> Result<()> {
     let output = Output::new(&args.output)?;
     let input = Input::open(&args.input)?;
     let values = numeric_column(&input, &args.column, "--column")?;
-    let stats = zscore::Stats::of(input.frame(), values.clone(), args.ddof)
-        .map_err(|error| table_io::input_error(&input, &error))?;
-    let stats = stats.ok_or_else(|| too_few_values(&input, args))?;
     let into = args
         .into
         .clone()
         .unwrap_or_else(|| format!("z_score_{}", args.column));
-    output.write(stats.apply(input.frame(), values, &into), &[&input])?;
+    let fast = match Format::of(input.path())? {
+        Format::Csv => fast::moments(input.path(), &args.column)?,
+        _ => None,
+    };
+    let stats = match fast {
+        Some(moments) => moments.stats(args.ddof),
+        None => zscore::Stats::of(input.frame(), values.clone(), args.ddof)
+            .map_err(|error| table_io::input_error(&input, &error))?,
+    };
+    let stats = stats.ok_or_else(|| too_few_values(&input, args))?;
+    let appended = match fast {
+        Some(_) => fast::append_scores(input.path(), &output, &args.column, &into, |x| {
+            stats.score(x)
+        })?,
+        None => AppendOutcome::NotApplicable,
+    };
+    if appended == AppendOutcome::NotApplicable {
+        output.write(stats.apply(input.frame(), values, &into), &[&input])?;
+    }
     eprintln!(
         "job-zscore: wrote `{}`: {} values of `{}`, mean {}, std {} (ddof {})",
         output.path().display(),

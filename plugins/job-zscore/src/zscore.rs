@@ -16,7 +16,45 @@ pub struct Stats {
     pub std: f64,
 }
 
+/// Running count, mean and sum of squared deviations (Welford's method:
+/// one pass, no cancellation on large values such as a nav in millions).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Moments {
+    count: u64,
+    mean: f64,
+    squares: f64,
+}
+
+impl Moments {
+    /// Adds one present value.
+    pub fn add(&mut self, x: f64) {
+        self.count += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.count as f64;
+        self.squares += delta * (x - self.mean);
+    }
+
+    /// The statistics with `ddof`, or `None` when fewer than `ddof + 1`
+    /// values were added.
+    pub fn stats(&self, ddof: u8) -> Option<Stats> {
+        (self.count > u64::from(ddof)).then(|| Stats {
+            count: self.count,
+            mean: self.mean,
+            std: (self.squares / (self.count - u64::from(ddof)) as f64).sqrt(),
+        })
+    }
+}
+
 impl Stats {
+    /// The z-score of one value: `(x - mean) / std`, or 0 when std is 0.
+    pub fn score(&self, x: f64) -> f64 {
+        if self.std == 0.0 {
+            0.0
+        } else {
+            (x - self.mean) / self.std
+        }
+    }
+
     /// The statistics of `values` (a `Float64` expression) over `frame`, or
     /// `None` when fewer than `ddof + 1` values are present.
     pub fn of(frame: LazyFrame, values: Expr, ddof: u8) -> PolarsResult<Option<Self>> {
@@ -123,6 +161,28 @@ mod tests {
     fn a_constant_column_scores_zero_not_nan() -> PolarsResult<()> {
         let z = scores(&[Some(7.0), Some(7.0), None], 0)?;
         assert_eq!(z, Some(vec![Some(0.0), Some(0.0), None]));
+        Ok(())
+    }
+
+    #[test]
+    fn welford_moments_agree_with_polars() -> PolarsResult<()> {
+        let values = [
+            6_114_444.900_499_728_5,
+            8_707_500.906_919_869,
+            4_951_582.096_309_099,
+        ];
+        let mut moments = Moments::default();
+        values.iter().for_each(|x| moments.add(*x));
+        let frame = df!("nav" => values)?.lazy();
+        for ddof in [0, 1] {
+            let polars = Stats::of(frame.clone(), col("nav"), ddof)?;
+            let (Some(ours), Some(polars)) = (moments.stats(ddof), polars) else {
+                panic!("both must have statistics");
+            };
+            assert_eq!(ours.count, polars.count);
+            assert!((ours.mean - polars.mean).abs() < 1e-6 && (ours.std - polars.std).abs() < 1e-6);
+        }
+        assert_eq!(Moments::default().stats(0), None);
         Ok(())
     }
 

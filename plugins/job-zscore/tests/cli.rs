@@ -266,3 +266,34 @@ fn help_explains_every_option() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn the_csv_fast_path_keeps_every_byte_and_agrees_with_the_general_path() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let text = "isin,\"na,me\",nav\r\nA,\"x,\"\"y\"\"\",1.50\r\nB,\"two\nlines\",\r\nC,z,2.5e0\r\nD,w,NaN\r\nE,v,-7";
+    let input = file(&dir, "in.csv", text.as_bytes())?;
+    let fast = dir.path().join("fast.csv");
+    let general = dir.path().join("general.parquet");
+    zscore(&input, &fast, &[])?.success();
+    zscore(&input, &general, &[])?.success();
+    let written = std::fs::read_to_string(&fast)?;
+    let records: Vec<&str> = text.split("\r\n").collect();
+    let out: Vec<&str> = written.split("\r\n").collect();
+    assert_eq!(records.len(), out.len());
+    for (record, line) in records.iter().zip(&out) {
+        assert!(
+            line.starts_with(&format!("{record},")),
+            "{line:?} does not keep {record:?}"
+        );
+    }
+    let fast_scores = floats(&fast, "z_score_nav")?;
+    let general_scores = floats(&general, "z_score_nav")?;
+    assert_eq!(fast_scores.len(), 5);
+    for (a, b) in fast_scores.iter().zip(&general_scores) {
+        match (a, b) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-12, "{a} != {b}"),
+            (a, b) => assert_eq!(a, b),
+        }
+    }
+    Ok(())
+}

@@ -7,6 +7,7 @@
 //! exit code of the job contract. It knows nothing about scheduling: a job
 //! built on it runs the same by hand as under `flow`.
 
+pub mod append;
 mod column;
 mod csv;
 mod error;
@@ -22,7 +23,7 @@ pub use error::{ErrorKind, TableError};
 pub use format::Format;
 pub use input::Input;
 pub use job::run_job;
-pub use output::Output;
+pub use output::{CSV_DATETIME_FORMAT, Output};
 
 /// The result type of every fallible operation of the toolkit.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;

@@ -9,7 +9,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use polars::io::utils::sync_on_close::SyncOnCloseType;
 use polars::prelude::*;
 use tempfile::NamedTempFile;
 
@@ -17,7 +16,7 @@ use crate::column::input_error;
 use crate::{Format, Input, Result, TableError, xlsx};
 
 /// The datetime layout written to CSV: RFC 3339 in UTC, to the microsecond.
-const CSV_DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+pub const CSV_DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// A table file a job writes.
 pub struct Output {
@@ -69,6 +68,25 @@ impl Output {
     /// polars' streaming engine; xlsx is collected first. A polars failure is
     /// traced back to whichever of `inputs` caused it.
     pub fn write(&self, frame: LazyFrame, inputs: &[&Input]) -> Result<()> {
+        let explain = |error: PolarsError| explain(error, inputs, &self.path);
+        self.write_with(|staging| match self.format {
+            Format::Csv => sink(frame, staging, csv_format()).map_err(explain),
+            Format::Parquet => sink(frame, staging, parquet_format()).map_err(explain),
+            Format::Xlsx => {
+                let table = frame
+                    .collect_with_engine(Engine::Streaming)
+                    .map_err(explain)?
+                    .unwrap_single();
+                xlsx::write(&table, staging)
+            }
+        })
+    }
+
+    /// Writes the output through `fill`, given the path of a hidden staging
+    /// file in the output's folder. Only when `fill` succeeds is the file
+    /// synced to disk and renamed onto the output path; otherwise it is
+    /// removed.
+    pub fn write_with(&self, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
         // Created 0666 so that the umask, not tempfile's private 0600, decides
         // who may read the output, as for any file the user writes.
         let staging = tempfile::Builder::new()
@@ -79,18 +97,7 @@ impl Output {
             .map_err(|cause| {
                 TableError::io("cannot write into the folder of", &self.path, &cause)
             })?;
-        let explain = |error: PolarsError| explain(error, inputs, &self.path);
-        match self.format {
-            Format::Csv => sink(frame, staging.path(), csv_format()).map_err(explain)?,
-            Format::Parquet => sink(frame, staging.path(), parquet_format()).map_err(explain)?,
-            Format::Xlsx => {
-                let table = frame
-                    .collect_with_engine(Engine::Streaming)
-                    .map_err(explain)?
-                    .unwrap_single();
-                xlsx::write(&table, staging.path())?;
-            }
-        }
+        fill(staging.path())?;
         promote(staging, &self.path)
     }
 }
@@ -99,12 +106,8 @@ fn sink(frame: LazyFrame, path: &Path, format: FileWriteFormat) -> PolarsResult<
     let target = SinkDestination::File {
         target: SinkTarget::Path(PlRefPath::try_from_path(path)?),
     };
-    let args = UnifiedSinkArgs {
-        sync_on_close: SyncOnCloseType::All,
-        ..UnifiedSinkArgs::default()
-    };
     frame
-        .sink(target, format, args)?
+        .sink(target, format, UnifiedSinkArgs::default())?
         .collect_with_engine(Engine::Streaming)
         .map(drop)
 }
@@ -125,7 +128,13 @@ fn parquet_format() -> FileWriteFormat {
     FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default()))
 }
 
+/// Syncs the staging file, then renames it onto `path`: the rename is the
+/// moment the output appears, complete, and it survives a power cut.
 fn promote(staging: NamedTempFile, path: &Path) -> Result<()> {
+    staging
+        .as_file()
+        .sync_all()
+        .map_err(|cause| TableError::io("cannot write", path, &cause))?;
     staging
         .persist(path)
         .map(drop)

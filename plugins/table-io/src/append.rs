@@ -1,0 +1,313 @@
+//! The fast path for the most common job on the largest files: a CSV in,
+//! the same CSV out with one more column.
+//!
+//! It streams bytes instead of parsing the table: every byte of the input is
+//! copied as it is (quoting, number formats, CRLF line ends, a missing final
+//! newline), and only the new field is added before each line end. Records
+//! are split on newlines outside quotes, so quoted fields may hold commas and
+//! newlines. Anything unusual (a byte-order mark, a header that already has
+//! the column, text that is not UTF-8) is left to the general polars path,
+//! which the caller takes when [`AppendOutcome::NotApplicable`] comes back.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::{Format, Output, Result, TableError};
+
+/// Bytes read from the input at a time; a record longer than this grows the
+/// buffer.
+const BLOCK: usize = 1 << 20;
+
+/// Whether the fast path did the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The output is written.
+    Written,
+    /// The fast path does not apply to this input; nothing was written.
+    NotApplicable,
+}
+
+/// One CSV record: its bytes without the line end.
+pub struct Record<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Record<'a> {
+    /// The unquoted bytes of the field at `index` (0-based), or `None` when
+    /// the record has fewer fields.
+    pub fn field(&self, index: usize) -> Option<Cow<'a, [u8]>> {
+        let mut rest = self.bytes;
+        for _ in 0..index {
+            rest = &rest[field_end(rest)?..];
+            rest = rest.strip_prefix(b",")?;
+        }
+        let end = field_end(rest).unwrap_or(rest.len());
+        Some(unquote(&rest[..end]))
+    }
+}
+
+/// Where the field at the start of `bytes` ends: the index of the comma
+/// after it, or `None` when it is the last field.
+fn field_end(bytes: &[u8]) -> Option<usize> {
+    if bytes.first() != Some(&b'"') {
+        return memchr::memchr(b',', bytes);
+    }
+    let mut position = 1;
+    loop {
+        position += memchr::memchr(b'"', &bytes[position..])? + 1;
+        if bytes.get(position) == Some(&b'"') {
+            position += 1;
+            continue;
+        }
+        return (bytes.get(position) == Some(&b',')).then_some(position);
+    }
+}
+
+fn unquote(field: &[u8]) -> Cow<'_, [u8]> {
+    match field
+        .strip_prefix(b"\"")
+        .and_then(|f| f.strip_suffix(b"\""))
+    {
+        Some(inner) if memchr::memchr(b'"', inner).is_some() => {
+            let mut out = Vec::with_capacity(inner.len());
+            let mut bytes = inner.iter().copied();
+            while let Some(byte) = bytes.next() {
+                out.push(byte);
+                if byte == b'"' {
+                    bytes.next();
+                }
+            }
+            Cow::Owned(out)
+        }
+        Some(inner) => Cow::Borrowed(inner),
+        None => Cow::Borrowed(field),
+    }
+}
+
+/// Reads a CSV file record by record, in blocks.
+pub struct Records {
+    file: File,
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    at_end: bool,
+}
+
+impl Records {
+    /// Opens `path` for reading records.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|cause| TableError::io("cannot read", path, &cause))?;
+        Ok(Self {
+            file,
+            buffer: vec![0; BLOCK],
+            start: 0,
+            end: 0,
+            at_end: false,
+        })
+    }
+
+    /// The next record and its line end (`\n`, `\r\n`, or empty for a last
+    /// line without one), or `None` at the end of the file.
+    pub fn next_record(&mut self) -> std::io::Result<Option<(Record<'_>, &[u8])>> {
+        let mut scanned = self.start;
+        let mut quoted = false;
+        let newline = loop {
+            match memchr::memchr2(b'\n', b'"', &self.buffer[scanned..self.end]) {
+                Some(offset) if self.buffer[scanned + offset] == b'"' => {
+                    quoted = !quoted;
+                    scanned += offset + 1;
+                }
+                Some(offset) if !quoted => break Some(scanned + offset),
+                Some(offset) => scanned += offset + 1,
+                None if self.at_end => break None,
+                None => {
+                    scanned = self.refill(scanned)?;
+                }
+            }
+        };
+        let (line_end, next) = match newline {
+            Some(newline) => (newline, newline + 1),
+            None if self.start == self.end => return Ok(None),
+            None => (self.end, self.end),
+        };
+        let record_end = if line_end > self.start && self.buffer[line_end - 1] == b'\r' {
+            line_end - 1
+        } else {
+            line_end
+        };
+        let start = std::mem::replace(&mut self.start, next);
+        Ok(Some((
+            Record {
+                bytes: &self.buffer[start..record_end],
+            },
+            &self.buffer[record_end..next],
+        )))
+    }
+
+    /// Moves the unread bytes to the front, reads more, and returns where
+    /// the scan at `scanned` now continues.
+    fn refill(&mut self, scanned: usize) -> std::io::Result<usize> {
+        let kept = self.end - self.start;
+        self.buffer.copy_within(self.start..self.end, 0);
+        let scanned = scanned - self.start;
+        self.start = 0;
+        self.end = kept;
+        if self.end == self.buffer.len() {
+            self.buffer.resize(self.buffer.len() * 2, 0);
+        }
+        let read = self.file.read(&mut self.buffer[self.end..])?;
+        self.end += read;
+        self.at_end = read == 0;
+        Ok(scanned)
+    }
+}
+
+/// The column's name as a CSV field: quoted when it holds a comma, a quote
+/// or a line break.
+fn header_field(name: &str) -> Cow<'_, str> {
+    if name.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", name.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// The column names of a header record.
+pub fn header_names(header: &Record<'_>) -> Vec<String> {
+    (0..)
+        .map_while(|index| header.field(index))
+        .map(|name| String::from_utf8_lossy(&name).into_owned())
+        .collect()
+}
+
+/// Copies the CSV `input` to the CSV `output` with a column `name` added at
+/// the end; `value` writes each record's field, already CSV-escaped, into
+/// the buffer it is given (empty for a missing value), and may stop the copy
+/// with an error. Returns
+/// [`AppendOutcome::NotApplicable`] without writing when the input or output
+/// is not CSV, starts with a byte-order mark, already has `name`, or is not
+/// UTF-8.
+pub fn append_column<F>(
+    input: &Path,
+    output: &Output,
+    name: &str,
+    mut value: F,
+) -> Result<AppendOutcome>
+where
+    F: FnMut(&Record<'_>, &mut Vec<u8>) -> Result<()>,
+{
+    if Format::of(input)? != Format::Csv || Format::of(output.path())? != Format::Csv {
+        return Ok(AppendOutcome::NotApplicable);
+    }
+    let mut records = Records::open(input)?;
+    let read_error = |cause: std::io::Error| TableError::io("cannot read", input, &cause);
+    let Some((header, header_end)) = records.next_record().map_err(read_error)? else {
+        return Ok(AppendOutcome::NotApplicable);
+    };
+    if header.bytes.starts_with(b"\xEF\xBB\xBF")
+        || std::str::from_utf8(header.bytes).is_err()
+        || header_names(&header)
+            .iter()
+            .any(|existing| existing == name)
+    {
+        return Ok(AppendOutcome::NotApplicable);
+    }
+    let header_line = [
+        header.bytes,
+        b",",
+        header_field(name).as_bytes(),
+        header_end,
+    ]
+    .concat();
+    let mut applicable = true;
+    let mut field = Vec::new();
+    output
+        .write_with(|staging| {
+            let file = File::create(staging)
+                .map_err(|cause| TableError::io("cannot write", staging, &cause))?;
+            let mut out = BufWriter::with_capacity(BLOCK, file);
+            let write_error =
+                |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
+            out.write_all(&header_line).map_err(write_error)?;
+            while let Some((record, line_end)) = records.next_record().map_err(read_error)? {
+                if std::str::from_utf8(record.bytes).is_err() {
+                    applicable = false;
+                    return Err(TableError::invalid_data("not UTF-8"));
+                }
+                if record.bytes.is_empty() {
+                    out.write_all(line_end).map_err(write_error)?;
+                    continue;
+                }
+                field.clear();
+                value(&record, &mut field)?;
+                for part in [record.bytes, b",", &field, line_end] {
+                    out.write_all(part).map_err(write_error)?;
+                }
+            }
+            out.flush().map_err(write_error)
+        })
+        .map(|()| AppendOutcome::Written)
+        .or_else(|error| {
+            if applicable {
+                Err(error)
+            } else {
+                Ok(AppendOutcome::NotApplicable)
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(line: &str) -> Vec<String> {
+        let record = Record {
+            bytes: line.as_bytes(),
+        };
+        header_names(&record)
+    }
+
+    #[test]
+    fn splits_fields_with_quotes_commas_and_escaped_quotes() {
+        assert_eq!(
+            fields("a,\"b,c\",\"say \"\"hi\"\"\",,e"),
+            ["a", "b,c", "say \"hi\"", "", "e"]
+        );
+        assert_eq!(fields("\"\"\"\"\"\",x"), ["\"\"", "x"]);
+        assert_eq!(fields(""), [""]);
+    }
+
+    #[test]
+    fn reads_records_across_quoted_newlines_crlf_and_a_missing_final_newline() -> std::io::Result<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "h1,h2\r\n1,\"two\nlines\"\r\n3,4")?;
+        let mut records = Records::open(&path).map_err(std::io::Error::other)?;
+        let mut seen = Vec::new();
+        while let Some((record, end)) = records.next_record()? {
+            seen.push((
+                String::from_utf8_lossy(record.bytes).into_owned(),
+                end.to_vec(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("h1,h2".to_string(), b"\r\n".to_vec()),
+                ("1,\"two\nlines\"".to_string(), b"\r\n".to_vec()),
+                ("3,4".to_string(), Vec::new()),
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn names_that_need_it_are_quoted() {
+        assert_eq!(header_field("z"), "z");
+        assert_eq!(header_field("a,b"), "\"a,b\"");
+        assert_eq!(header_field("say \"x\""), "\"say \"\"x\"\"\"");
+    }
+}
