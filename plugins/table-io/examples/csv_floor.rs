@@ -1,0 +1,90 @@
+//! The physical floor of the two CSV jobs, for `scripts/bench`: the least
+//! work that reads a File_A-shaped CSV and writes it back with one more
+//! field, with no quoting rules, no checks and no atomic rename.
+//!
+//!     csv_floor append INPUT OUTPUT     a constant field on every line
+//!     csv_floor zscore INPUT OUTPUT     parse the second field, mean and std
+//!                                       in a first pass, z-score in a second
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::process::ExitCode;
+
+const BLOCK: usize = 1 << 20;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let outcome = match args.get(1..) {
+        Some([mode, input, output]) if mode == "append" => append(input, output),
+        Some([mode, input, output]) if mode == "zscore" => zscore(input, output),
+        _ => {
+            eprintln!("usage: csv_floor append|zscore INPUT OUTPUT");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Calls `line` with every line of `input` (without its `\n`), then the
+/// header flag.
+fn each_line(input: &str, mut line: impl FnMut(&[u8], bool) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(BLOCK, File::open(input)?);
+    let mut buffer = Vec::with_capacity(256);
+    let mut header = true;
+    while reader.read_until(b'\n', &mut buffer)? > 0 {
+        let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+        line(text, header)?;
+        header = false;
+        buffer.clear();
+    }
+    Ok(())
+}
+
+fn append(input: &str, output: &str) -> std::io::Result<()> {
+    let mut out = BufWriter::with_capacity(BLOCK, File::create(output)?);
+    each_line(input, |line, header| {
+        out.write_all(line)?;
+        out.write_all(if header { b",time_started\n" } else { b",2026-11-22T08:00:00.000000Z\n" })
+    })?;
+    out.flush()
+}
+
+fn nav(line: &[u8]) -> Option<f64> {
+    let comma = memchr::memchr(b',', line)?;
+    let rest = &line[comma + 1..];
+    let end = memchr::memchr(b',', rest).unwrap_or(rest.len());
+    fast_float2::parse(&rest[..end]).ok()
+}
+
+fn zscore(input: &str, output: &str) -> std::io::Result<()> {
+    let (mut count, mut sum, mut squares) = (0_u64, 0.0_f64, 0.0_f64);
+    each_line(input, |line, header| {
+        if let Some(x) = nav(line).filter(|_| !header) {
+            count += 1;
+            sum += x;
+            squares += x * x;
+        }
+        Ok(())
+    })?;
+    let mean = sum / count as f64;
+    let std = (squares / count as f64 - mean * mean).sqrt();
+    let mut out = BufWriter::with_capacity(BLOCK, File::create(output)?);
+    let mut digits = ryu::Buffer::new();
+    each_line(input, |line, header| {
+        out.write_all(line)?;
+        out.write_all(b",")?;
+        match nav(line).filter(|_| !header) {
+            Some(x) => out.write_all(digits.format((x - mean) / std).as_bytes())?,
+            None if header => out.write_all(b"z_score_nav")?,
+            None => {}
+        }
+        out.write_all(b"\n")
+    })?;
+    out.flush()
+}

@@ -1,0 +1,47 @@
+# Shared by the benchmark scripts (sourced, not run): locating release
+# binaries, generating data, and measuring a command's wall time and peak
+# memory with /usr/bin/time -v.
+
+bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bench_bin="${CARGO_TARGET_DIR:-$bench_root/target}/release"
+
+# Fails with a hint unless every named release binary exists.
+require_release() {
+    local name
+    for name in "$@"; do
+        if [[ ! -x "$bench_bin/$name" ]]; then
+            echo "error: \`$bench_bin/$name\` is missing" >&2
+            echo "hint: build it with \`cargo build --release --workspace\`, or drop --no-build" >&2
+            exit 1
+        fi
+    done
+    if [[ ! -x /usr/bin/time ]]; then
+        echo "error: /usr/bin/time is missing; hint: apt-get install time" >&2
+        exit 1
+    fi
+}
+
+# Writes DIR/bench_N_A.csv and DIR/bench_N_B.csv once per size and seed.
+generate_pair() {
+    local dir=$1 n=$2 seed=$3
+    [[ -s "$dir/bench_${n}_A.csv" && -s "$dir/bench_${n}_B.csv" ]] && return
+    "$bench_root/scripts/gen-sample" --rows "$n" --seed "$seed" --name "bench_$n" "$dir" >/dev/null
+}
+
+# Runs a command under /usr/bin/time and prints "seconds peak_MB"; a failing
+# command stops the benchmark with its error.
+measure() {
+    local report errors
+    report="$(mktemp)" errors="$(mktemp)"
+    if ! /usr/bin/time -v -o "$report" "$@" 2>"$errors" >/dev/null; then
+        echo "error: \`$*\` failed:" >&2
+        cat "$errors" >&2
+        return 1
+    fi
+    rm -f "$errors"
+    awk -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i] }
+        /Maximum resident set size/ { kb = $2 }
+        END { printf "%.2f %.0f", s, kb / 1024 }' "$report"
+    rm -f "$report"
+}
