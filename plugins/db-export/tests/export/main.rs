@@ -1,0 +1,48 @@
+//! `db-export` run as a user runs it, the real binary against real
+//! databases: one suite of scenarios, each run on SQLite and on PostgreSQL,
+//! plus the cases only one of them has.
+//!
+//! PostgreSQL tests need `FLOW_TEST_POSTGRES_URL` (run `scripts/test`, or
+//! `eval "$(scripts/pg-throwaway)"`); without it they fail, never skip.
+
+mod backend;
+mod only;
+mod scenarios;
+
+/// Every scenario in `scenarios`, as one test per database:
+/// `sqlite::first_load` and `postgres::first_load`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() -> crate::backend::TestResult {
+                    crate::scenarios::$name(&crate::backend::Backend::sqlite()?)
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() -> crate::backend::TestResult {
+                    crate::scenarios::$name(&crate::backend::Backend::postgres(stringify!($name))?)
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    first_load,
+    repeated_load,
+    changed_file,
+    refused_row_late_in_the_file_leaves_the_table_as_before,
+    kill_in_the_middle_leaves_the_table_as_before,
+    columns_that_differ_are_named_and_nothing_changes,
+    replace_mode_recreates_the_table_from_the_file,
+    type_that_differs_is_named,
+    missing_key_column,
+    duplicate_keys_are_named_with_their_rows,
+    empty_key,
+    excel_input_and_receipt,
+);

@@ -1,0 +1,258 @@
+//! The scenarios every database must pass, each a function of the backend.
+//! "Untouched" is checked the same way everywhere: the table's rows and the
+//! `flow_exports` entries are what they were before the failed run.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::backend::{Backend, TestResult, rows, stderr};
+
+const HEADER: &str = "isin,nav,time_started,z_score_nav,subscriptions";
+const FIRST: &str = "isin,nav,time_started,z_score_nav,subscriptions
+LU0001,1.5,2026-11-22T08:00:00Z,-1.25,10
+LU0002,2.25,2026-11-22T08:00:00Z,0.5,
+LU0003,3.75,2026-11-22T08:00:00Z,0.75,30
+";
+const COLUMNS: [&str; 3] = ["isin", "nav", "subscriptions"];
+
+fn first_rows() -> crate::backend::Rows {
+    rows(&[
+        &["LU0001", "1.5", "10"],
+        &["LU0002", "2.25", ""],
+        &["LU0003", "3.75", "30"],
+    ])
+}
+
+/// Loads `FIRST` into table `file` and checks it worked.
+fn load_first(db: &Backend) -> TestResult {
+    let input = db.file("File.csv", FIRST)?;
+    db.export(&input, &[])?.success();
+    assert_eq!(db.rows("file", &COLUMNS)?, first_rows());
+    Ok(())
+}
+
+/// The table and the export log are as after `load_first`.
+fn assert_untouched(db: &Backend) -> TestResult {
+    assert_eq!(db.rows("file", &COLUMNS)?, first_rows());
+    assert_eq!(db.exports("file")?.len(), 1);
+    Ok(())
+}
+
+pub fn first_load(db: &Backend) -> TestResult {
+    let input = db.file("File.csv", FIRST)?;
+    let run = db.export(&input, &[])?.success();
+    assert!(
+        stderr(&run).contains("(table created): 3 rows, 3 inserted, 0 updated, 0 unchanged"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(db.rows("file", &COLUMNS)?, first_rows());
+    let times = db.rows("file", &["isin", "time_started"])?;
+    let first_time = times[0][1].clone().unwrap_or_default();
+    assert!(first_time.starts_with("2026-11-22"), "{first_time}");
+    let exports = db.exports("file")?;
+    assert_eq!(exports.len(), 1);
+    assert_eq!(exports[0][0].as_deref(), Some("File.csv"));
+    assert_eq!(exports[0][1].as_deref().map(str::len), Some(64));
+    assert_eq!(exports[0][2].as_deref(), Some("3"));
+    Ok(())
+}
+
+pub fn repeated_load(db: &Backend) -> TestResult {
+    load_first(db)?;
+    let input = db.path("File.csv");
+    let run = db.export(&input, &[])?.success();
+    assert!(
+        stderr(&run).contains("3 rows, 0 inserted, 0 updated, 3 unchanged"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(db.rows("file", &COLUMNS)?, first_rows());
+    // Every export is recorded: two entries, the same content hash.
+    let exports = db.exports("file")?;
+    assert_eq!(exports.len(), 2);
+    assert_eq!(exports[0][1], exports[1][1]);
+    Ok(())
+}
+
+pub fn changed_file(db: &Backend) -> TestResult {
+    load_first(db)?;
+    let changed = db.file(
+        "File.csv",
+        &format!(
+            "{HEADER}\nLU0003,3.75,2026-11-22T08:00:00Z,0.75,30\nLU0001,1.125,2026-11-23T08:00:00Z,-1.25,11\nLU0004,4.5,2026-11-23T08:00:00Z,1.5,40\n"
+        ),
+    )?;
+    let run = db.export(&changed, &[])?.success();
+    assert!(
+        stderr(&run).contains("3 rows, 1 inserted, 1 updated, 1 unchanged"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        db.rows("file", &COLUMNS)?,
+        rows(&[
+            &["LU0001", "1.125", "11"],
+            &["LU0002", "2.25", ""],
+            &["LU0003", "3.75", "30"],
+            &["LU0004", "4.5", "40"],
+        ])
+    );
+    let exports = db.exports("file")?;
+    assert_eq!(exports.len(), 2);
+    assert_ne!(exports[0][1], exports[1][1]);
+    Ok(())
+}
+
+/// A table with a constraint the last row of a long file breaks: the rows
+/// before it were already sent, and must not stay.
+pub fn refused_row_late_in_the_file_leaves_the_table_as_before(db: &Backend) -> TestResult {
+    let real = if db.is_sqlite() {
+        "REAL"
+    } else {
+        "double precision"
+    };
+    db.execute(&format!(
+        "CREATE TABLE file (isin TEXT PRIMARY KEY NOT NULL, nav {real} CHECK (nav < 1000), time_started TIMESTAMP WITH TIME ZONE, z_score_nav {real}, subscriptions BIGINT)"
+    ))?;
+    load_first(db)?;
+    let mut text = format!("{HEADER}\nLU0001,9.5,2026-11-22T08:00:00Z,0,10\n");
+    for i in 5..5000 {
+        text.push_str(&format!("LU{i:04},1.5,2026-11-22T08:00:00Z,0,1\n"));
+    }
+    text.push_str("LU9999,5000.5,2026-11-22T08:00:00Z,0,1\n");
+    let input = db.file("Late.csv", &text)?;
+    let run = db.export(&input, &["--table", "file"])?.code(3);
+    assert!(stderr(&run).contains("refused a row"), "{}", stderr(&run));
+    assert_untouched(db)
+}
+
+/// SIGKILL while the rows are being written: the transaction never
+/// commits, so the table is as before.
+pub fn kill_in_the_middle_leaves_the_table_as_before(db: &Backend) -> TestResult {
+    load_first(db)?;
+    let mut text = String::with_capacity(20_000_000);
+    text.push_str(HEADER);
+    text.push('\n');
+    text.push_str("LU0001,9.5,2026-11-22T08:00:00Z,0,10\n");
+    for i in 10..400_000 {
+        text.push_str(&format!("XS{i:08},{i}.5,2026-11-22T08:00:00Z,0.25,{i}\n"));
+    }
+    let input = db.file("File.csv", &text)?;
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("db-export"))
+        .current_dir(db.dir.path())
+        .env_remove("FLOW_DB")
+        .arg("--input")
+        .arg(&input)
+        .arg("--db")
+        .arg(&db.url)
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line?;
+        let loading = line.contains("db-export: loading");
+        seen.push(line);
+        if loading {
+            break;
+        }
+    }
+    child.kill()?;
+    let status = child.wait()?;
+    assert_eq!(
+        status.code(),
+        None,
+        "db-export ended before the kill: {seen:?}; make the file larger"
+    );
+    assert_untouched(db)
+}
+
+/// After the first load, exporting `text` as `File.csv` fails with exit 3,
+/// says every one of `fragments`, and leaves the table as it was.
+fn assert_refused(db: &Backend, text: &str, fragments: &[&str]) -> TestResult {
+    load_first(db)?;
+    let input = db.file("File.csv", text)?;
+    let run = db.export(&input, &[])?.code(3);
+    let said = stderr(&run);
+    for fragment in fragments {
+        assert!(
+            said.contains(fragment),
+            "`{fragment}` is missing from: {said}"
+        );
+    }
+    assert_untouched(db)
+}
+
+pub fn columns_that_differ_are_named_and_nothing_changes(db: &Backend) -> TestResult {
+    assert_refused(
+        db,
+        "isin,nav,fees\nLU0001,9.5,0.1\n",
+        &[
+            "does not fit table `file`",
+            "only the file has `fees`",
+            "only the table has `time_started`, `z_score_nav`, `subscriptions`",
+            "--mode replace",
+            "ALTER TABLE \"file\" ADD COLUMN \"fees\"",
+        ],
+    )
+}
+
+pub fn replace_mode_recreates_the_table_from_the_file(db: &Backend) -> TestResult {
+    load_first(db)?;
+    let input = db.file("File.csv", "isin,nav,fees\nLU0009,9.5,0.25\n")?;
+    db.export(&input, &["--mode", "replace"])?.success();
+    assert_eq!(
+        db.rows("file", &["isin", "nav", "fees"])?,
+        rows(&[&["LU0009", "9.5", "0.25"]])
+    );
+    assert_eq!(db.exports("file")?.len(), 2);
+    Ok(())
+}
+
+pub fn type_that_differs_is_named(db: &Backend) -> TestResult {
+    let text = format!("{HEADER}\nLU0001,n/a,2026-11-22T08:00:00Z,0,10\n");
+    assert_refused(db, &text, &["`nav` is", "in the table but"])
+}
+
+pub fn missing_key_column(db: &Backend) -> TestResult {
+    assert_refused(
+        db,
+        "isim,nav\nLU0001,9.5\n",
+        &["has no column `isin`", "did you mean `isim`"],
+    )
+}
+
+pub fn duplicate_keys_are_named_with_their_rows(db: &Backend) -> TestResult {
+    let text = format!("{HEADER}\nLU0001,9.5,,0,1\nLU0002,9.5,,0,1\nLU0001,8.5,,0,1\n");
+    assert_refused(
+        db,
+        &text,
+        &["key `isin` value \"LU0001\" appears 2 times (rows 2, 4)"],
+    )
+}
+
+pub fn empty_key(db: &Backend) -> TestResult {
+    let text = format!("{HEADER}\nLU0001,9.5,,0,1\n,9.5,,0,1\n");
+    assert_refused(db, &text, &["key column `isin` is empty in row 3"])
+}
+
+/// The seed workbook, as a person exports it, with a receipt.
+pub fn excel_input_and_receipt(db: &Backend) -> TestResult {
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/seed-data/File_A.xlsx");
+    let input = db.path("File_A.xlsx");
+    std::fs::copy(seed, &input)?;
+    let receipt = db.path("receipt.csv");
+    db.export(&input, &["--output", "receipt.csv"])?.success();
+    let count = db.count("file_a")?.ok_or("no table file_a")?;
+    assert!(count > 0);
+    let text = std::fs::read_to_string(receipt)?;
+    assert!(
+        text.starts_with("file,content_sha256,table,database,mode,exported_at,rows,inserted"),
+        "{text}"
+    );
+    assert!(text.contains(",file_a,"), "{text}");
+    Ok(())
+}
