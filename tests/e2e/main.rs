@@ -3,6 +3,7 @@
 //! the real jobs. One binary, a module per command.
 
 mod check;
+mod docker;
 mod logs;
 mod plan;
 mod retry;

@@ -6,7 +6,7 @@ use std::path::Path;
 use flow_tests::{Flow, bin_dir};
 
 /// A copy of `flow-config` without outputs or state, settling at once.
-fn sample() -> Flow {
+pub(crate) fn sample() -> Flow {
     for job in ["job-timestamp", "job-zscore", "job-merge"] {
         assert!(
             bin_dir().join(job).is_file(),
