@@ -33,7 +33,10 @@ fn main() -> ExitCode {
 
 /// Calls `line` with every line of `input` (without its `\n`), then the
 /// header flag.
-fn each_line(input: &str, mut line: impl FnMut(&[u8], bool) -> std::io::Result<()>) -> std::io::Result<()> {
+fn each_line(
+    input: &str,
+    mut line: impl FnMut(&[u8], bool) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::with_capacity(BLOCK, File::open(input)?);
     let mut buffer = Vec::with_capacity(256);
     let mut header = true;
@@ -50,7 +53,11 @@ fn append(input: &str, output: &str) -> std::io::Result<()> {
     let mut out = BufWriter::with_capacity(BLOCK, File::create(output)?);
     each_line(input, |line, header| {
         out.write_all(line)?;
-        out.write_all(if header { b",time_started\n" } else { b",2026-11-22T08:00:00.000000Z\n" })
+        out.write_all(if header {
+            b",time_started\n"
+        } else {
+            b",2026-11-22T08:00:00.000000Z\n"
+        })
     })?;
     out.flush()
 }
