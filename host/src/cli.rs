@@ -62,6 +62,15 @@ enum Command {
         #[arg(required = true, num_args = 2..=3, value_name = "[FLOW_DIR] JOB ITEM")]
         words: Vec<String>,
     },
+    /// Status page, JSON API and metrics over HTTP, read-only (see docs/serve.md).
+    Serve {
+        dir: Option<PathBuf>,
+        /// Address to listen on; loopback unless told otherwise.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        addr: std::net::SocketAddr,
+    },
+    /// A new flow folder: commented flow.yaml, its folders, sample inputs.
+    Init { dir: PathBuf },
 }
 
 fn parse_interval(text: &str) -> Result<Duration, String> {
@@ -145,6 +154,10 @@ impl Cli {
             Command::Logs { words } => {
                 let (dir, rest) = split_flow_dir(base, &words, 2)?;
                 items::logs(&Config::load(dir)?, rest)
+            }
+            Command::Serve { dir, addr } => crate::serve::serve(flow_dir(base, dir)?, addr),
+            Command::Init { dir } => {
+                crate::init::init(&base.map_or_else(|| dir.clone(), |base| base.join(&dir)))
             }
         }
     }

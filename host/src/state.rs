@@ -360,6 +360,111 @@ impl State {
     }
 }
 
+/// Which runs `State::recent_runs` returns: newest first, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunQuery<'a> {
+    pub(crate) job: Option<&'a str>,
+    pub(crate) item: Option<&'a str>,
+    pub(crate) limit: u32,
+}
+
+/// Finished runs of one job, counted into cumulative duration buckets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DurationStats {
+    pub(crate) job: String,
+    /// Runs whose duration is at most the bucket bound, per bound given.
+    pub(crate) buckets: Vec<u64>,
+    pub(crate) count: u64,
+    pub(crate) sum_ms: u64,
+}
+
+/// Read-only queries for `flow serve`. They never write, so a connection
+/// opened with [`State::open_read_only`] serves them beside a running `flow run`.
+impl State {
+    /// Opens an existing database without creating, migrating or locking
+    /// anything; a missing database is an error the caller reports.
+    pub(crate) fn open_read_only(dot_flow: &Path) -> Result<Self, Error> {
+        use rusqlite::OpenFlags;
+        let path = dot_flow.join("state.db");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|source| Error::State {
+            path: path.clone(),
+            source,
+        })?;
+        let state = Self { conn, path };
+        // a run commits quickly; wait for it rather than fail the request
+        state
+            .conn
+            .busy_timeout(std::time::Duration::from_secs(2))
+            .map_err(|source| state.error(source))?;
+        Ok(state)
+    }
+
+    /// Reads the schema version: proves the file is a readable database.
+    pub(crate) fn schema_version(&self) -> Result<i64, Error> {
+        self.conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|source| self.error(source))
+    }
+
+    /// Run history, newest first.
+    pub(crate) fn recent_runs(&self, query: &RunQuery<'_>) -> Result<Vec<RunRecord>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<RunRecord>> {
+            let mut statement = self.conn.prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR job = ?1)
+                 AND (?2 IS NULL OR item = ?2) ORDER BY id DESC LIMIT ?3"
+            ))?;
+            let rows =
+                statement.query_map(params![query.job, query.item, query.limit], run_record)?;
+            rows.collect()
+        })();
+        result.map_err(|source| self.error(source))
+    }
+
+    /// Per job: finished runs counted at or under each bound (milliseconds),
+    /// their number and total duration. Aggregated in SQL so that a long
+    /// history costs the server one row per job.
+    pub(crate) fn duration_stats(&self, bounds_ms: &[u64]) -> Result<Vec<DurationStats>, Error> {
+        let buckets: String = bounds_ms
+            .iter()
+            .map(|bound| format!("SUM(duration_ms <= {}), ", to_sql_int(*bound)))
+            .collect();
+        let sql = format!(
+            "SELECT job, {buckets}COUNT(*), SUM(duration_ms) FROM runs
+             WHERE duration_ms IS NOT NULL GROUP BY job ORDER BY job"
+        );
+        let result = (|| -> rusqlite::Result<Vec<DurationStats>> {
+            let mut statement = self.conn.prepare(&sql)?;
+            let rows = statement.query_map([], |row| {
+                let count = |index: usize| -> rusqlite::Result<u64> {
+                    Ok(from_sql_int(row.get::<_, Option<i64>>(index)?.unwrap_or(0)))
+                };
+                Ok(DurationStats {
+                    job: row.get(0)?,
+                    buckets: (1..=bounds_ms.len()).map(count).collect::<Result<_, _>>()?,
+                    count: count(bounds_ms.len() + 1)?,
+                    sum_ms: count(bounds_ms.len() + 2)?,
+                })
+            })?;
+            rows.collect()
+        })();
+        result.map_err(|source| self.error(source))
+    }
+
+    /// The end time (RFC 3339) of the last successful run of every job.
+    pub(crate) fn last_successes(&self) -> Result<Vec<(String, String)>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<(String, String)>> {
+            let mut statement = self.conn.prepare(
+                "SELECT job, MAX(ended_at) FROM runs WHERE outcome = 'success'
+                 AND ended_at IS NOT NULL GROUP BY job ORDER BY job",
+            )?;
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        })();
+        result.map_err(|source| self.error(source))
+    }
+}
+
 /// SQLite integers are signed; sizes and durations never reach 2^63.
 fn to_sql_int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
@@ -447,6 +552,59 @@ mod tests {
             state.run(id).expect("run").map(|run| run.exit_code),
             Some(Some(3))
         );
+    }
+
+    #[test]
+    fn read_only_queries_filter_limit_and_aggregate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(dir.path()).expect("open");
+        for (job, item, ms, outcome) in [
+            ("a", "x", 50, Outcome::Success),
+            ("a", "y", 700, Outcome::Failed),
+            ("b", "x", 3000, Outcome::Success),
+        ] {
+            let new = NewRun {
+                job,
+                item,
+                attempt: 1,
+                started_at: "2026-01-01T00:00:00.000Z",
+                inputs: "fp",
+                target: "t",
+            };
+            let id = state.begin_run(&new).expect("begin");
+            let end = RunEnd {
+                outcome,
+                ended_at: "2026-01-01T00:00:01.000Z",
+                duration_ms: ms,
+                exit_code: Some(0),
+                signal: None,
+                produced: None,
+            };
+            state.finish_run(id, &end).expect("finish");
+        }
+        drop(state);
+        let state = State::open_read_only(dir.path()).expect("open read-only");
+        assert_eq!(state.schema_version().expect("version"), 1);
+        let all = state.recent_runs(&RunQuery {
+            limit: 10,
+            ..RunQuery::default()
+        });
+        let ids: Vec<i64> = all.expect("runs").iter().map(|run| run.id).collect();
+        assert_eq!(ids, [3, 2, 1]);
+        let query = RunQuery {
+            job: Some("a"),
+            item: None,
+            limit: 1,
+        };
+        let last_a = state.recent_runs(&query).expect("runs");
+        assert_eq!((last_a.len(), last_a[0].item.as_str()), (1, "y"));
+        let stats = state.duration_stats(&[100, 1000]).expect("stats");
+        assert_eq!(stats[0].buckets, [1, 2]);
+        assert_eq!((stats[0].count, stats[0].sum_ms), (2, 750));
+        assert_eq!(stats[1].buckets, [0, 0]);
+        let successes = state.last_successes().expect("successes");
+        assert_eq!(successes.len(), 2);
+        assert!(State::open_read_only(&dir.path().join("none")).is_err());
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub(crate) struct RunView {
 }
 
 impl RunView {
-    fn of(run: &RunRecord) -> Self {
+    pub(crate) fn of(run: &RunRecord) -> Self {
         Self {
             id: run.id,
             item: run.item.clone(),
@@ -159,8 +159,61 @@ pub(crate) fn collect(config: &Config) -> Result<Report, Error> {
     let dot = dot_flow(config);
     let run_in_progress = Lock::is_held(&dot);
     let state = State::open(&dot)?;
+    collect_from(config, Some(&state), run_in_progress)
+}
+
+/// The report from a state the caller opened (`flow serve` opens it
+/// read-only and probes the lock its own way); `None` when no run has made
+/// a state database yet, so every item is new.
+pub(crate) fn collect_from(
+    config: &Config,
+    state: Option<&State>,
+    run_in_progress: bool,
+) -> Result<Report, Error> {
+    let Some(state) = state else {
+        let report = collect_records(config, &HashMap::new(), run_in_progress, History::default());
+        return Ok(report);
+    };
     let records = state.items()?;
-    let known = Known::new(&records);
+    let history = History::read(state, &records)?;
+    Ok(collect_records(config, &records, run_in_progress, history))
+}
+
+/// What the state says about past runs, for [`build`].
+#[derive(Default)]
+struct History {
+    runs: HashMap<i64, RunRecord>,
+    last_runs: HashMap<String, RunRecord>,
+    tails: HashMap<i64, Vec<String>>,
+}
+
+impl History {
+    /// The last run of every recorded item and job, and the log tail of
+    /// items not in success.
+    fn read(state: &State, records: &HashMap<(String, String), ItemRecord>) -> Result<Self, Error> {
+        let mut history = Self {
+            last_runs: state.last_runs()?,
+            ..Self::default()
+        };
+        for record in records.values() {
+            if let Some(run) = state.run(record.last_run)? {
+                if record.outcome != Outcome::Success {
+                    history.tails.insert(run.id, tail(&run.log, LOG_TAIL_LINES));
+                }
+                history.runs.insert(run.id, run);
+            }
+        }
+        Ok(history)
+    }
+}
+
+fn collect_records(
+    config: &Config,
+    records: &HashMap<(String, String), ItemRecord>,
+    run_in_progress: bool,
+    history: History,
+) -> Report {
+    let known = Known::new(records);
     let jobs: Vec<_> = config.jobs.iter().collect();
     let scan = Scan::read(config, &jobs);
     let now = nanos_since_epoch(SystemTime::now());
@@ -174,26 +227,16 @@ pub(crate) fn collect(config: &Config) -> Result<Report, Error> {
             )
         })
         .collect();
-    let mut runs = HashMap::new();
-    let mut tails = HashMap::new();
-    for record in records.values() {
-        if let Some(run) = state.run(record.last_run)? {
-            if record.outcome != Outcome::Success {
-                tails.insert(run.id, tail(&run.log, LOG_TAIL_LINES));
-            }
-            runs.insert(run.id, run);
-        }
-    }
-    Ok(build(Inputs {
+    build(Inputs {
         config,
         plans,
-        records: &records,
-        runs,
-        last_runs: state.last_runs()?,
+        records,
+        runs: history.runs,
+        last_runs: history.last_runs,
         run_in_progress,
         generated_at: now_rfc3339(),
-        tails,
-    }))
+        tails: history.tails,
+    })
 }
 
 /// The last `lines` lines of a log; an unreadable log gives none.
