@@ -118,6 +118,24 @@ pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Report> 
     })
 }
 
+/// Adds the fix to `error` when the database said, in `driver_text`, that
+/// the upsert has no unique index to match: a table made by hand whose key
+/// column is not unique.
+pub(crate) fn explain_missing_unique_key(
+    error: TableError,
+    driver_text: &str,
+    job: &Job<'_>,
+) -> TableError {
+    if !driver_text.contains("ON CONFLICT") {
+        return error;
+    }
+    error.with_hint(format!(
+        "column `{key}` of table `{table}` is not unique there, so rows cannot be matched by it: add a unique index (`CREATE UNIQUE INDEX ON \"{table}\" (\"{key}\")`), or export with `--mode replace`",
+        key = job.key,
+        table = job.table_name
+    ))
+}
+
 fn check_columns(job: &Job<'_>, columns: &[TableColumn], dialect: Dialect) -> Result<()> {
     let Some(diff) = SchemaDiff::between(job.rows.columns(), columns, dialect) else {
         return Ok(());

@@ -232,10 +232,14 @@ impl Transaction for Postgres<'_, '_> {
                 &format!("INSERT INTO {table} ({list}) SELECT {list} FROM {STAGE} {on_conflict}"),
                 &[],
             )
-            .map_err(self.fail(&format!(
-                "cannot upsert the rows of `{}` into table `{}` on",
-                job.file, job.table_name
-            )))
+            .map_err(|error| {
+                let doing = format!(
+                    "cannot upsert the rows of `{}` into table `{}` on",
+                    job.file, job.table_name
+                );
+                let failed = failure(self.server, &doing, &error);
+                export::explain_missing_unique_key(failed, &chain(&error), job)
+            })
     }
 
     fn record(&mut self, job: &Job<'_>) -> Result<()> {

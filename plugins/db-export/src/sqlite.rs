@@ -225,10 +225,10 @@ impl Transaction for Sqlite<'_> {
             let end = (start + batch).min(height);
             let sql = Self::insert_sql(job, end - start, fresh);
             // Cached: every full batch reuses one prepared statement.
-            let mut statement = self
-                .tx
-                .prepare_cached(&sql)
-                .map_err(self.fail("cannot prepare the insert into"))?;
+            let mut statement = self.tx.prepare_cached(&sql).map_err(|error| {
+                let failed = failure(self.path, "cannot prepare the insert into", &error);
+                export::explain_missing_unique_key(failed, &error.to_string(), job)
+            })?;
             let cells = (start..end)
                 .flat_map(|row| (0..width).map(move |column| job.rows.cell(row, column)));
             written += statement

@@ -38,6 +38,7 @@ on_both!(
     changed_file,
     refused_row_late_in_the_file_leaves_the_table_as_before,
     kill_in_the_middle_leaves_the_table_as_before,
+    table_without_a_unique_key_is_explained,
     columns_that_differ_are_named_and_nothing_changes,
     replace_mode_recreates_the_table_from_the_file,
     type_that_differs_is_named,

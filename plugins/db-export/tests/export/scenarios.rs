@@ -127,6 +127,26 @@ pub fn refused_row_late_in_the_file_leaves_the_table_as_before(db: &Backend) -> 
     assert_untouched(db)
 }
 
+/// A table made by hand without a unique key: the upsert cannot match
+/// rows, and the error says how to fix the table.
+pub fn table_without_a_unique_key_is_explained(db: &Backend) -> TestResult {
+    db.execute("CREATE TABLE file (isin TEXT, nav DOUBLE PRECISION)")?;
+    db.execute("INSERT INTO file VALUES ('LU0001', 1.5)")?;
+    let input = db.file("File.csv", "isin,nav\nLU0001,2.5\n")?;
+    let run = db.export(&input, &[])?.failure();
+    assert!(
+        stderr(&run).contains("CREATE UNIQUE INDEX ON \"file\" (\"isin\")"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        db.rows("file", &["isin", "nav"])?,
+        rows(&[&["LU0001", "1.5"]])
+    );
+    assert_eq!(db.exports("file")?.len(), 0);
+    Ok(())
+}
+
 /// SIGKILL while the rows are being written: the transaction never
 /// commits, so the table is as before.
 pub fn kill_in_the_middle_leaves_the_table_as_before(db: &Backend) -> TestResult {
