@@ -287,3 +287,165 @@ pub fn alive(pid: i32) -> bool {
 pub fn send(pid: u32, signal: Signal) {
     kill(Pid::from_raw(i32::try_from(pid).expect("pid fits")), signal).expect("send a signal");
 }
+
+/// A running `flow serve` on a free loopback port, stopped when dropped.
+pub struct Served {
+    child: Child,
+    /// `127.0.0.1:PORT`, as the server reported it.
+    pub addr: String,
+}
+
+impl Served {
+    /// Starts `flow serve` on the flow folder with `--addr 127.0.0.1:0` and
+    /// waits for the line that names the port the kernel chose.
+    pub fn start(flow: &Flow) -> Self {
+        use std::io::BufRead as _;
+        let mut child = flow.spawn(&["serve", "--addr", "127.0.0.1:0"]);
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (found, seen) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // keep draining, so that the server never blocks on a full pipe
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split_once(" on http://").map(|(_, rest)| rest) {
+                    let _ = found.send(rest.split('/').next().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        let addr = seen
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("flow serve did not report its address within 20 s")
+            });
+        Self { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `GET target` sent as written (no normalisation of `..`).
+    pub fn get(&self, target: &str) -> Reply {
+        http_get(&self.addr, target)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.0 GET over a fresh connection: the target goes on the wire
+/// exactly as given, which is what a traversal test needs.
+pub fn http_get(addr: &str, target: &str) -> Reply {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to flow serve");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("set a timeout");
+    write!(stream, "GET {target} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send a request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {head:?}"));
+    Reply {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+/// Debian's Chromium; its absence fails the test with the fix.
+pub fn chromium() -> PathBuf {
+    let path = PathBuf::from("/usr/bin/chromium");
+    assert!(
+        path.is_file(),
+        "no browser at {}: run `apt-get install chromium` (the browser tests never skip)",
+        path.display()
+    );
+    path
+}
+
+/// Runs Chromium headless, as this machine runs it (no sandbox as root,
+/// no network beyond the page, a new profile each time), with `args`; its
+/// stdout. Output goes to files, not pipes: a large DOM must not fill a
+/// pipe nobody reads until the browser exits.
+fn headless(args: &[String]) -> String {
+    let profile = tempfile::tempdir().expect("a browser profile folder");
+    let out = profile.path().join("stdout");
+    let err = profile.path().join("stderr");
+    let child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // let the page's script fetch the API and render before the dump
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("profile").display()
+        ))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out).expect("a file for stdout"))
+        .stderr(fs::File::create(&err).expect("a file for stderr"))
+        .spawn()
+        .expect("start chromium");
+    let output = finish(child, COMMAND_DEADLINE);
+    let stderr = fs::read_to_string(&err).unwrap_or_default();
+    assert_eq!(output.code, Some(0), "chromium failed\n{stderr}");
+    fs::read_to_string(&out).unwrap_or_default()
+}
+
+/// The DOM of `url` after its script ran.
+pub fn rendered_dom(url: &str) -> String {
+    headless(&["--dump-dom".to_owned(), url.to_owned()])
+}
+
+/// A PNG of `url` at `width`x`height` after its script ran.
+pub fn screenshot(url: &str, path: &Path, width: u32, height: u32) {
+    headless(&[
+        format!("--screenshot={}", path.display()),
+        format!("--window-size={width},{height}"),
+        url.to_owned(),
+    ]);
+    assert!(path.is_file(), "no screenshot at {}", path.display());
+}

@@ -4,11 +4,13 @@
 
 mod check;
 mod docker;
+mod init;
 mod logs;
 mod plan;
 mod retry;
 mod run;
 mod sample_flow;
+mod serve;
 mod status;
 mod watch;
 
