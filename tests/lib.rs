@@ -61,6 +61,17 @@ pub fn flow_bin() -> PathBuf {
     bin_dir().join("flow")
 }
 
+/// Fails the test unless the shipped jobs are built beside `flow`.
+pub fn require_jobs() {
+    for job in ["job-timestamp", "job-zscore", "job-merge"] {
+        assert!(
+            bin_dir().join(job).is_file(),
+            "no `{job}` in {}: run `cargo build --workspace` first",
+            bin_dir().display()
+        );
+    }
+}
+
 /// What a finished `flow` command left.
 #[derive(Debug)]
 pub struct Output {
@@ -438,14 +449,4 @@ fn headless(args: &[String]) -> String {
 /// The DOM of `url` after its script ran.
 pub fn rendered_dom(url: &str) -> String {
     headless(&["--dump-dom".to_owned(), url.to_owned()])
-}
-
-/// A PNG of `url` at `width`x`height` after its script ran.
-pub fn screenshot(url: &str, path: &Path, width: u32, height: u32) {
-    headless(&[
-        format!("--screenshot={}", path.display()),
-        format!("--window-size={width},{height}"),
-        url.to_owned(),
-    ]);
-    assert!(path.is_file(), "no screenshot at {}", path.display());
 }

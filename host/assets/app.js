@@ -70,7 +70,8 @@ function renderJobs(status) {
   const body = h('tbody');
   for (const job of status.jobs) {
     const c = job.counts;
-    const num = (state) => h('td', {className: 'num ' + state + (c[state] === 0 ? ' zero' : '')}, c[state]);
+    const num = (state) => h('td', {className: 'num ' + state + (c[state] === 0 ? ' zero' : ''),
+      dataset: {label: state}}, c[state]);
     const last = job.last_run
       ? [h('a', {href: itemUrl(job.name, job.last_run.item)}, job.last_run.item), ' ',
          outcomeText(job.last_run), h('div', {className: 'muted'},
@@ -79,7 +80,7 @@ function renderJobs(status) {
     body.append(h('tr', {id: 'job-' + job.name},
       h('th', {scope: 'row', className: 'job-name'}, job.name),
       num('success'), num('preliminary'), num('running'), num('error'),
-      h('td', {}, progressBar(c)), h('td', {}, last)));
+      h('td', {className: 'progress'}, progressBar(c)), h('td', {className: 'last'}, last)));
   }
   if (status.jobs.length === 0) body.append(h('tr', {}, h('td', {colSpan: 7}, 'No jobs configured.')));
   document.querySelector('#jobs tbody').replaceWith(body);

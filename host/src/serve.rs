@@ -164,8 +164,7 @@ impl Site {
         match route {
             Route::Page => {
                 let config = self.config();
-                let flow = config.dir.shown.display().to_string();
-                Ok(Reply::html(page::index(&flow, &graph::svg(&config))))
+                Ok(Reply::html(page::index(&self.name(), &graph::svg(&config))))
             }
             Route::Asset(Asset::Style) => Ok(Reply::new(
                 200,
@@ -199,6 +198,17 @@ impl Site {
             ),
         }
         last.clone()
+    }
+
+    /// The flow's name on the page: the folder as given, or its own name
+    /// when it was given as `.` (served from inside it).
+    fn name(&self) -> String {
+        let shown = &self.dir.shown;
+        let here = shown.as_os_str().is_empty() || shown == Path::new(".");
+        match self.dir.path.file_name() {
+            Some(name) if here => name.to_string_lossy().into_owned(),
+            _ => shown.display().to_string(),
+        }
     }
 
     fn dot_flow(&self) -> PathBuf {

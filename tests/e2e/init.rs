@@ -1,17 +1,11 @@
 //! `flow init DIR`: a new flow folder that runs as it is with the real
 //! jobs, and never overwrites an existing flow.
 
-use flow_tests::{Flow, bin_dir};
+use flow_tests::{Flow, require_jobs};
 
 #[test]
 fn init_then_run_carries_the_sample_inputs_to_the_merged_file() {
-    for job in ["job-timestamp", "job-zscore", "job-merge"] {
-        assert!(
-            bin_dir().join(job).is_file(),
-            "no `{job}` in {}: run `cargo build --workspace` first",
-            bin_dir().display()
-        );
-    }
+    require_jobs();
     let flow = Flow::new();
     let init = flow.run(&["init", "new-flow"]);
     init.assert_code(0);

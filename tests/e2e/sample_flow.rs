@@ -3,17 +3,11 @@
 
 use std::path::Path;
 
-use flow_tests::{Flow, bin_dir};
+use flow_tests::{Flow, require_jobs};
 
 /// A copy of `flow-config` without outputs or state, settling at once.
 pub(crate) fn sample() -> Flow {
-    for job in ["job-timestamp", "job-zscore", "job-merge"] {
-        assert!(
-            bin_dir().join(job).is_file(),
-            "no `{job}` in {}: run `cargo build --workspace` first",
-            bin_dir().display()
-        );
-    }
+    require_jobs();
     let flow = Flow::new();
     let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("../flow-config");
     let yaml =

@@ -2,7 +2,7 @@
 //! against `flow status --json`, health and metrics, path traversal,
 //! escaping and password hiding, and that serving never holds the run lock.
 
-use flow_tests::{Flow, Served, rendered_dom, screenshot};
+use flow_tests::{Flow, Served, rendered_dom};
 use serde_json::Value;
 
 use crate::sample_flow::sample;
@@ -47,10 +47,6 @@ fn the_page_in_a_browser_shows_jobs_the_failed_item_and_the_graph() {
         dom.contains("class=\"tl-bar failed\""),
         "no failed run on the timeline\n{dom}"
     );
-    // regenerate the README picture: FLOW_SCREENSHOT=docs/status-page.png
-    if let Some(path) = std::env::var_os("FLOW_SCREENSHOT") {
-        screenshot(&served.url("/"), std::path::Path::new(&path), 1280, 900);
-    }
 }
 
 /// A one-job flow whose job fails on every item, printing `line` first.
