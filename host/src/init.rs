@@ -16,14 +16,16 @@ use crate::error::{Error, exit};
 /// values are those of `flow-config/flow.yaml` (a test keeps them equal).
 const FLOW_YAML: &str = include_str!("../assets/init/flow.yaml");
 const FOLDERS: [&str; 4] = ["source", "timestamped", "zscored", "merged"];
+/// Copies of `flow-config/source/`, kept inside the crate because the
+/// Docker build copies `host/` but not `flow-config/` (a test keeps them equal).
 const INPUTS: [(&str, &[u8]); 2] = [
     (
         "source/File_A.xlsx",
-        include_bytes!("../../flow-config/source/File_A.xlsx"),
+        include_bytes!("../assets/init/source/File_A.xlsx"),
     ),
     (
         "source/File_B.xlsx",
-        include_bytes!("../../flow-config/source/File_B.xlsx"),
+        include_bytes!("../assets/init/source/File_B.xlsx"),
     ),
 ];
 /// How far in the past the inputs are dated, so that the first `flow run`
@@ -120,6 +122,20 @@ mod tests {
     fn the_template_is_the_sample_flow_with_comments() {
         let sample = include_str!("../../flow-config/flow.yaml");
         assert_eq!(settings(FLOW_YAML), settings(sample));
+    }
+
+    #[test]
+    fn the_inputs_are_the_sample_inputs() {
+        let sample = [
+            include_bytes!("../../flow-config/source/File_A.xlsx").as_slice(),
+            include_bytes!("../../flow-config/source/File_B.xlsx").as_slice(),
+        ];
+        for ((name, bytes), original) in INPUTS.iter().zip(sample) {
+            assert!(
+                *bytes == original,
+                "host/assets/init/{name} differs from flow-config/{name}"
+            );
+        }
     }
 
     #[test]
