@@ -19,7 +19,9 @@ use nix::unistd::Pid;
 
 use crate::signals::{Kill, Shutdown, signal_for};
 
-/// How often a running job is checked for exit, timeout and shutdown.
+/// How often a running job is checked for timeout and shutdown. Its exit is
+/// not polled: the wait returns as soon as the child exits (duct's deadline
+/// wait wakes on SIGCHLD), so a short job costs no idle tick.
 const POLL: Duration = Duration::from_millis(20);
 
 /// Everything needed to start one run.
@@ -115,8 +117,11 @@ fn run(spawn: &Spawn, shutdown: &Shutdown, started: impl FnOnce(u32), log: &File
     let mut interrupted = false;
     let mut kill_at: Option<Instant> = None;
     let mut last_signal: Option<i32> = None;
+    // the first look does not wait: a signal that came during the spawn is
+    // forwarded at once
+    let mut wait = Duration::ZERO;
     let status = loop {
-        match handle.try_wait() {
+        match handle.wait_timeout(wait) {
             Ok(Some(output)) => break Some(output.status),
             Ok(None) => {}
             Err(error) => {
@@ -147,7 +152,7 @@ fn run(spawn: &Spawn, shutdown: &Shutdown, started: impl FnOnce(u32), log: &File
                 kill_at = Some(now + spawn.grace);
             }
         }
-        std::thread::sleep(POLL);
+        wait = POLL;
     };
     // the main process is gone; whatever it left in its group would be an orphan
     group.signal(signal_for(Kill::Leftovers));

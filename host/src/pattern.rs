@@ -101,49 +101,59 @@ impl Template {
     /// Earlier wildcards take as much as they can, so `{name}.{ext}` splits
     /// `a.b.csv` at the last dot, which is what an extension means.
     pub(crate) fn matches(&self, name: &str) -> Option<Bindings> {
-        let mut bindings = Bindings::new();
-        match_from(&self.pieces, name, &mut bindings).then_some(bindings)
+        // the search binds borrowed slices; only a match is copied out, since
+        // a plan tries every file of a folder and most tries fail
+        let mut bound = Vec::new();
+        match_from(&self.pieces, name, &mut bound).then(|| {
+            bound
+                .into_iter()
+                .map(|(wildcard, value)| (wildcard.to_owned(), value.to_owned()))
+                .collect()
+        })
     }
 
-    /// Renders with `bindings`; a wildcard without a value stays as written.
-    pub(crate) fn render(&self, bindings: &Bindings) -> String {
-        self.pieces
-            .iter()
-            .map(|piece| match piece {
-                Piece::Literal(text) => text.clone(),
-                Piece::Wildcard(name) => bindings
-                    .get(name)
-                    .cloned()
-                    .unwrap_or_else(|| format!("{{{name}}}")),
-            })
-            .collect()
+    /// Renders with `bindings` at the end of `out`; a wildcard without a
+    /// value stays as written.
+    fn render_into(&self, bindings: &Bindings, out: &mut String) {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(text) => out.push_str(text),
+                Piece::Wildcard(name) => match bindings.get(name) {
+                    Some(value) => out.push_str(value),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                },
+            }
+        }
     }
 }
 
-fn match_from(pieces: &[Piece], name: &str, bindings: &mut Bindings) -> bool {
+/// Wildcards bound so far during one match, as (wildcard, value) slices.
+type Bound<'p, 'n> = Vec<(&'p str, &'n str)>;
+
+fn match_from<'p, 'n>(pieces: &'p [Piece], name: &'n str, bound: &mut Bound<'p, 'n>) -> bool {
     match pieces.split_first() {
         None => name.is_empty(),
         Some((Piece::Literal(text), rest)) => name
             .strip_prefix(text.as_str())
-            .is_some_and(|tail| match_from(rest, tail, bindings)),
+            .is_some_and(|tail| match_from(rest, tail, bound)),
         Some((Piece::Wildcard(wildcard), rest)) => {
-            if let Some(bound) = bindings.get(wildcard).cloned() {
+            if let Some(&(_, value)) = bound.iter().find(|(seen, _)| *seen == wildcard) {
                 return name
-                    .strip_prefix(bound.as_str())
-                    .is_some_and(|tail| match_from(rest, tail, bindings));
+                    .strip_prefix(value)
+                    .is_some_and(|tail| match_from(rest, tail, bound));
             }
-            let ends: Vec<usize> = name
-                .char_indices()
-                .map(|(i, c)| i + c.len_utf8())
-                .rev()
-                .collect();
-            for end in ends {
-                bindings.insert(wildcard.clone(), name[..end].to_owned());
-                if match_from(rest, &name[end..], bindings) {
+            for (start, c) in name.char_indices().rev() {
+                let end = start + c.len_utf8();
+                bound.push((wildcard.as_str(), &name[..end]));
+                if match_from(rest, &name[end..], bound) {
                     return true;
                 }
+                bound.pop();
             }
-            bindings.remove(wildcard);
             false
         }
     }
@@ -201,12 +211,14 @@ impl Pattern {
     }
 
     pub(crate) fn render(&self, bindings: &Bindings) -> String {
-        let file = self.file.render(bindings);
-        if self.folder.is_empty() {
-            file
-        } else {
-            format!("{}/{file}", self.folder)
+        // one allocation per path: a plan renders every input of every item
+        let mut out = String::with_capacity(self.folder.len() + 32);
+        if !self.folder.is_empty() {
+            out.push_str(&self.folder);
+            out.push('/');
         }
+        self.file.render_into(bindings, &mut out);
+        out
     }
 }
 

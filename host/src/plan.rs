@@ -4,13 +4,15 @@
 //! [`Scan::read`] touches the disk, and only for names, sizes and mtimes: the
 //! host never opens a data file.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::fs::DirEntry;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::{Config, Job};
-use crate::pattern::Bindings;
+use crate::pattern::{Bindings, Pattern};
 use crate::state::{ItemRecord, Outcome};
 
 /// Size and modification time: how the host tells a file changed.
@@ -22,7 +24,26 @@ pub(crate) struct FileMeta {
 
 impl FileMeta {
     pub(crate) fn of(path: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(path).ok()?;
+        Self::from_metadata(&std::fs::metadata(path).ok()?)
+    }
+
+    /// A listed file's meta: one `fstatat` relative to the open folder, with
+    /// no path to build and walk; a symbolic link is followed, as by [`of`].
+    ///
+    /// [`of`]: Self::of
+    fn of_entry(entry: &DirEntry) -> Option<Self> {
+        let kind = entry.file_type().ok()?;
+        if kind.is_symlink() {
+            return Self::of(&entry.path());
+        }
+        // the kind comes with the listing: folders cost no stat at all
+        if !kind.is_file() {
+            return None;
+        }
+        Self::from_metadata(&entry.metadata().ok()?)
+    }
+
+    fn from_metadata(meta: &std::fs::Metadata) -> Option<Self> {
         meta.is_file().then(|| Self {
             size: meta.len(),
             mtime_ns: meta.modified().map_or(0, nanos_since_epoch),
@@ -48,23 +69,37 @@ impl Scan {
     pub(crate) fn read(config: &Config, jobs: &[&Job]) -> Self {
         let mut scan = Self::default();
         for job in jobs {
-            let folders = std::iter::once(&job.source)
-                .chain(job.inputs.iter().map(|(_, pattern)| pattern))
-                .chain(std::iter::once(&job.target))
-                .map(|pattern| pattern.folder.as_str());
-            for folder in folders {
-                if scan.folders.contains_key(folder) {
-                    continue;
-                }
-                let mut files = list(&config.dir.path.join(folder));
-                if folder.is_empty() {
-                    // a job reading the flow folder itself must not take its configuration
-                    files.remove(crate::config::FILE_NAME);
-                }
-                scan.folders.insert(folder.to_owned(), files);
-            }
+            scan.read_job(config, job);
         }
         scan
+    }
+
+    /// Lists the folders of `job` not listed yet: each folder once per pass,
+    /// however many jobs read it.
+    pub(crate) fn read_job(&mut self, config: &Config, job: &Job) {
+        let folders = std::iter::once(&job.source)
+            .chain(job.inputs.iter().map(|(_, pattern)| pattern))
+            .chain(std::iter::once(&job.target))
+            .map(|pattern| pattern.folder.as_str());
+        for folder in folders {
+            if self.folders.contains_key(folder) {
+                continue;
+            }
+            let mut files = list(&config.dir.path.join(folder));
+            if folder.is_empty() {
+                // a job reading the flow folder itself must not take its configuration
+                files.remove(crate::config::FILE_NAME);
+            }
+            self.folders.insert(folder.to_owned(), files);
+        }
+    }
+
+    /// Drops a folder's listing, so that the next [`read_job`] lists it again
+    /// (after a job wrote into it).
+    ///
+    /// [`read_job`]: Self::read_job
+    pub(crate) fn forget(&mut self, folder: &str) {
+        self.folders.remove(folder);
     }
 
     pub(crate) fn insert(&mut self, path: &str, meta: FileMeta) {
@@ -75,16 +110,10 @@ impl Scan {
             .insert(name.to_owned(), meta);
     }
 
-    pub(crate) fn get(&self, path: &str) -> Option<FileMeta> {
-        let (folder, name) = split(path);
-        self.folders.get(folder)?.get(name).copied()
-    }
-
-    fn names(&self, folder: &str) -> impl Iterator<Item = &str> {
-        self.folders
-            .get(folder)
-            .into_iter()
-            .flat_map(|files| files.keys().map(String::as_str))
+    /// The files of one folder, by name; empty when it was not listed.
+    fn folder(&self, folder: &str) -> &BTreeMap<String, FileMeta> {
+        static EMPTY: BTreeMap<String, FileMeta> = BTreeMap::new();
+        self.folders.get(folder).unwrap_or(&EMPTY)
     }
 }
 
@@ -92,16 +121,20 @@ fn list(folder: &Path) -> BTreeMap<String, FileMeta> {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return BTreeMap::new();
     };
-    entries
+    let mut files: Vec<(String, FileMeta)> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             if name.starts_with('.') {
                 return None;
             }
-            Some((name, FileMeta::of(&entry.path())?))
+            Some((name, FileMeta::of_entry(&entry)?))
         })
-        .collect()
+        .collect();
+    // names are unique, so an unstable sort gives the same order, faster;
+    // the map then builds from sorted input without sorting again
+    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    files.into_iter().collect()
 }
 
 fn split(path: &str) -> (&str, &str) {
@@ -171,20 +204,39 @@ pub(crate) struct Planned {
 pub(crate) struct Known<'a> {
     pub(crate) records: &'a HashMap<(String, String), ItemRecord>,
     /// Targets this host promoted, by path: settled by construction, since
-    /// they appeared whole by rename.
-    pub(crate) produced: HashMap<String, FileMeta>,
+    /// they appeared whole by rename. Built on first use: only an item that
+    /// is not up to date asks, so a pass with nothing to do never builds it.
+    produced: OnceCell<HashMap<String, FileMeta>>,
 }
 
 impl<'a> Known<'a> {
     pub(crate) fn new(records: &'a HashMap<(String, String), ItemRecord>) -> Self {
-        let produced = records
-            .values()
-            .filter_map(|record| {
-                let (size, mtime_ns) = record.produced?;
-                Some((record.target.clone(), FileMeta { size, mtime_ns }))
-            })
-            .collect();
-        Self { records, produced }
+        Self {
+            records,
+            produced: OnceCell::new(),
+        }
+    }
+
+    fn with_produced(
+        records: &'a HashMap<(String, String), ItemRecord>,
+        produced: HashMap<String, FileMeta>,
+    ) -> Self {
+        Self {
+            records,
+            produced: OnceCell::from(produced),
+        }
+    }
+
+    pub(crate) fn produced(&self) -> &HashMap<String, FileMeta> {
+        self.produced.get_or_init(|| {
+            self.records
+                .values()
+                .filter_map(|record| {
+                    let (size, mtime_ns) = record.produced?;
+                    Some((record.target.clone(), FileMeta { size, mtime_ns }))
+                })
+                .collect()
+        })
     }
 }
 
@@ -196,58 +248,108 @@ pub(crate) fn plan_job(
     settle: Duration,
     now_ns: i64,
 ) -> Vec<Planned> {
-    let settle_ns = i64::try_from(settle.as_nanos()).unwrap_or(i64::MAX);
     let mut planned = Vec::new();
-    for name in scan.names(&job.source.folder) {
+    plan_each(job, scan, known, settle, now_ns, |entry| {
+        planned.push(entry)
+    });
+    planned
+}
+
+/// [`plan_job`] one item at a time, in name order, so that a caller keeping
+/// only some items (a run keeps those to run) never holds them all.
+pub(crate) fn plan_each(
+    job: &Job,
+    scan: &Scan,
+    known: &Known<'_>,
+    settle: Duration,
+    now_ns: i64,
+    mut each: impl FnMut(Planned),
+) {
+    let settle_ns = i64::try_from(settle.as_nanos()).unwrap_or(i64::MAX);
+    // each folder is found once per job, not once per path: a lookup per
+    // item is then by file name only
+    let extra: Vec<&BTreeMap<String, FileMeta>> = job
+        .inputs
+        .iter()
+        .map(|(_, pattern)| scan.folder(&pattern.folder))
+        .collect();
+    let targets = scan.folder(&job.target.folder);
+    // one key for every lookup: its item part is overwritten per item
+    // instead of cloning the job's and the item's names each time
+    let mut key = (job.name.clone(), String::new());
+    for (name, meta) in scan.folder(&job.source.folder) {
         let Some(bindings) = job.source.file.matches(name) else {
             continue;
         };
-        let mut inputs = vec![("input".to_owned(), job.source.render(&bindings))];
-        inputs.extend(
-            job.inputs
-                .iter()
-                .map(|(role, pattern)| (role.clone(), pattern.render(&bindings))),
-        );
+        let mut inputs = Vec::with_capacity(1 + job.inputs.len());
+        let mut metas = Vec::with_capacity(1 + job.inputs.len());
+        inputs.push(("input".to_owned(), job.source.render(&bindings)));
+        metas.push(Some(*meta));
+        for ((role, pattern), files) in job.inputs.iter().zip(&extra) {
+            let path = pattern.render(&bindings);
+            metas.push(files.get(file_part(pattern, &path)).copied());
+            inputs.push((role.clone(), path));
+        }
+        let target = job.target.render(&bindings);
+        let target_meta = targets.get(file_part(&job.target, &target)).copied();
         let item = Item {
-            id: name.to_owned(),
-            target: job.target.render(&bindings),
+            id: name.clone(),
+            target,
             bindings,
             inputs,
         };
-        let metas: Vec<Option<FileMeta>> =
-            item.inputs.iter().map(|(_, path)| scan.get(path)).collect();
-        let fingerprint = item
-            .inputs
-            .iter()
-            .zip(&metas)
-            .map(|((role, path), meta)| {
-                let meta = meta.unwrap_or(FileMeta {
-                    size: 0,
-                    mtime_ns: 0,
-                });
-                format!("{role}={path}:{}:{}", meta.size, meta.mtime_ns)
-            })
-            .collect::<Vec<_>>()
-            .join(";");
-        let record = known.records.get(&(job.name.clone(), item.id.clone()));
+        let fingerprint = fingerprint(&item.inputs, &metas);
+        key.1.clear();
+        key.1.push_str(&item.id);
+        let record = known.records.get(&key);
         let decision = decide(
             job,
             &item,
             &metas,
+            target_meta,
             &fingerprint,
             record,
-            scan,
             known,
             settle_ns,
             now_ns,
         );
-        planned.push(Planned {
+        each(Planned {
             item,
             decision,
             fingerprint,
         });
     }
-    planned
+}
+
+/// The file name in a path rendered from `pattern`: what follows its folder.
+fn file_part<'p>(pattern: &Pattern, path: &'p str) -> &'p str {
+    if pattern.folder.is_empty() {
+        path
+    } else {
+        path.get(pattern.folder.len() + 1..).unwrap_or(path)
+    }
+}
+
+/// `role=path:size:mtime` per input, joined by `;`: what a run records and
+/// a later plan compares.
+fn fingerprint(inputs: &[(String, String)], metas: &[Option<FileMeta>]) -> String {
+    let mut text = String::with_capacity(
+        inputs
+            .iter()
+            .map(|(role, path)| role.len() + path.len() + 32)
+            .sum(),
+    );
+    for (index, ((role, path), meta)) in inputs.iter().zip(metas).enumerate() {
+        let meta = meta.unwrap_or(FileMeta {
+            size: 0,
+            mtime_ns: 0,
+        });
+        if index > 0 {
+            text.push(';');
+        }
+        let _ = write!(text, "{role}={path}:{}:{}", meta.size, meta.mtime_ns);
+    }
+    text
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -255,9 +357,9 @@ fn decide(
     job: &Job,
     item: &Item,
     metas: &[Option<FileMeta>],
+    target: Option<FileMeta>,
     fingerprint: &str,
     record: Option<&ItemRecord>,
-    scan: &Scan,
     known: &Known<'_>,
     settle_ns: i64,
     now_ns: i64,
@@ -270,7 +372,6 @@ fn decide(
     {
         return Decision::MissingInput(path.clone());
     }
-    let target = scan.get(&item.target);
     let same_inputs = record.is_some_and(|record| record.inputs == fingerprint);
     if target.is_some() && same_inputs {
         return Decision::UpToDate;
@@ -281,7 +382,7 @@ fn decide(
         .zip(metas)
         .filter_map(|((_, path), meta)| {
             let meta = (*meta)?;
-            let ours = known.produced.get(path) == Some(&meta);
+            let ours = known.produced().get(path) == Some(&meta);
             let young = now_ns.saturating_sub(meta.mtime_ns) < settle_ns;
             (young && !ours).then(|| path.clone())
         })
@@ -330,13 +431,10 @@ pub(crate) fn plan_all(
     now_ns: i64,
 ) -> Vec<(String, Vec<Planned>)> {
     let mut scan = scan.clone();
-    let mut produced = known.produced.clone();
+    let mut produced = known.produced().clone();
     let mut plans = Vec::new();
     for job in &config.jobs {
-        let view = Known {
-            records: known.records,
-            produced: produced.clone(),
-        };
+        let view = Known::with_produced(known.records, produced.clone());
         let planned = plan_job(job, &scan, &view, config.settle, now_ns);
         for entry in &planned {
             if matches!(entry.decision, Decision::Run { .. }) {

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::error::exit;
 use crate::exec::{self, Exit, Spawn};
 use crate::lock::Lock;
-use crate::plan::{Decision, FileMeta, Known, Planned, Reason, Scan, nanos_since_epoch, plan_job};
+use crate::plan::{Decision, FileMeta, Known, Planned, Reason, Scan, nanos_since_epoch, plan_each};
 use crate::signals::Shutdown;
 use crate::state::{NewRun, Outcome, RunEnd, State};
 
@@ -90,17 +90,27 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
     recover(config, &state)?;
     let state = Mutex::new(state);
     let mut summary = Summary::default();
+    // the state in one query and each folder in one listing per pass; both
+    // are read again only after a job changed them, so a pass with nothing
+    // to do costs one query and one listing per folder
+    let mut records = lock_state(&state).items()?;
+    let mut scan = Scan::default();
     for job in &config.jobs {
         if shutdown.count() > 0 {
             break;
         }
-        let records = lock_state(&state).items()?;
-        let known = Known::new(&records);
-        let scan = Scan::read(config, &[job]);
+        scan.read_job(config, job);
         let now = nanos_since_epoch(SystemTime::now());
-        let planned = plan_job(job, &scan, &known, config.settle, now);
-        for entry in &planned {
-            match &entry.decision {
+        // only the items to run are kept: the rest are logged and dropped
+        let mut runnable = VecDeque::new();
+        let known = Known::new(&records);
+        plan_each(
+            job,
+            &scan,
+            &known,
+            config.settle,
+            now,
+            |entry| match &entry.decision {
                 Decision::Settling(paths) => {
                     tracing::debug!(job = %job.name, item = %entry.item.id, ?paths, "waiting to settle");
                 }
@@ -111,24 +121,21 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
                     summary.gave_up += 1;
                     tracing::debug!(job = %job.name, item = %entry.item.id, attempts, "stays in error");
                 }
-                Decision::Run { .. } | Decision::UpToDate => {}
-            }
-        }
-        let runnable: VecDeque<Runnable> = planned
-            .into_iter()
-            .filter_map(|planned| match planned.decision {
-                Decision::Run { attempt, reason } => Some(Runnable {
-                    planned,
+                &Decision::Run { attempt, reason } => runnable.push_back(Runnable {
+                    planned: entry,
                     attempt,
                     reason,
                 }),
-                _ => None,
-            })
-            .collect();
+                Decision::UpToDate => {}
+            },
+        );
         if runnable.is_empty() {
             continue;
         }
         let outcomes = run_items(config, job, runnable, &state, shutdown)?;
+        // later jobs see the targets this one promoted and their records
+        scan.forget(&job.target.folder);
+        records = lock_state(&state).items()?;
         for outcome in outcomes {
             match outcome {
                 Outcome::Success => summary.succeeded += 1,

@@ -12,7 +12,8 @@ use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use crate::error::Error;
 
 /// Applied in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: [&str; 1] = ["
+const MIGRATIONS: [&str; 2] = [
+    "
     CREATE TABLE runs (
         id           INTEGER PRIMARY KEY,
         job          TEXT NOT NULL,
@@ -42,7 +43,11 @@ const MIGRATIONS: [&str; 1] = ["
         target_mtime INTEGER,
         PRIMARY KEY (job, item)
     );
-"];
+",
+    // every pass looks for runs a dead host left `running`; without this
+    // index that look reads the whole history, which only grows
+    "CREATE INDEX runs_running ON runs (id) WHERE outcome = 'running';",
+];
 
 /// How a run ended, as stored in `runs.outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +188,10 @@ impl State {
         // writer waits for another instead of failing at once
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        // in WAL mode, NORMAL syncs at checkpoints, not at every commit: a
+        // crash of `flow` loses nothing, a power loss at most the last runs'
+        // records, whose items then run again or are adopted by their targets
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let version: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -205,41 +214,54 @@ impl State {
 
     /// Records a run as started and the item as running; returns the run id.
     pub(crate) fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, Error> {
-        let result = (|| {
-            let tx = self.conn.unchecked_transaction()?;
-            tx.execute(
+        let result =
+            (|| {
+                let tx = self.conn.unchecked_transaction()?;
+                tx.prepare_cached(
                 "INSERT INTO runs (job, item, attempt, started_at, outcome, inputs, log, staging)
                  VALUES (?1, ?2, ?3, ?4, 'running', ?5, '', '')",
-                params![run.job, run.item, run.attempt, run.started_at, run.inputs],
-            )?;
-            let id = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO items (job, item, status, attempts, inputs, last_run, target)
+            )?
+            .execute(params![run.job, run.item, run.attempt, run.started_at, run.inputs])?;
+                let id = tx.last_insert_rowid();
+                tx.prepare_cached(
+                    "INSERT INTO items (job, item, status, attempts, inputs, last_run, target)
                  VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)
                  ON CONFLICT (job, item) DO UPDATE SET status = 'running', attempts = ?3,
                      inputs = ?4, last_run = ?5, target = ?6",
-                params![run.job, run.item, run.attempt, run.inputs, id, run.target],
-            )?;
-            tx.commit()?;
-            Ok(id)
-        })();
+                )?
+                .execute(params![
+                    run.job,
+                    run.item,
+                    run.attempt,
+                    run.inputs,
+                    id,
+                    run.target
+                ])?;
+                tx.commit()?;
+                Ok(id)
+            })();
         result.map_err(|source| self.error(source))
     }
 
     /// Paths of the run's log and staging file, and the job's process group.
     pub(crate) fn set_run_paths(&self, id: i64, log: &Path, staging: &Path) -> Result<(), Error> {
         self.conn
-            .execute(
-                "UPDATE runs SET log = ?2, staging = ?3 WHERE id = ?1",
-                params![id, log.to_string_lossy(), staging.to_string_lossy()],
-            )
+            .prepare_cached("UPDATE runs SET log = ?2, staging = ?3 WHERE id = ?1")
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    id,
+                    log.to_string_lossy(),
+                    staging.to_string_lossy()
+                ])
+            })
             .map(drop)
             .map_err(|source| self.error(source))
     }
 
     pub(crate) fn set_pid(&self, id: i64, pid: u32) -> Result<(), Error> {
         self.conn
-            .execute("UPDATE runs SET pid = ?2 WHERE id = ?1", params![id, pid])
+            .prepare_cached("UPDATE runs SET pid = ?2 WHERE id = ?1")
+            .and_then(|mut statement| statement.execute(params![id, pid]))
             .map(drop)
             .map_err(|source| self.error(source))
     }
@@ -247,28 +269,32 @@ impl State {
     pub(crate) fn finish_run(&self, id: i64, end: &RunEnd<'_>) -> Result<(), Error> {
         let result = (|| {
             let tx = self.conn.unchecked_transaction()?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE runs SET outcome = ?2, ended_at = ?3, duration_ms = ?4, exit_code = ?5,
                      signal = ?6 WHERE id = ?1",
-                params![
-                    id,
-                    end.outcome.as_str(),
-                    end.ended_at,
-                    to_sql_int(end.duration_ms),
-                    end.exit_code,
-                    end.signal
-                ],
-            )?;
+            )?
+            .execute(params![
+                id,
+                end.outcome.as_str(),
+                end.ended_at,
+                to_sql_int(end.duration_ms),
+                end.exit_code,
+                end.signal
+            ])?;
             let (size, mtime) = end
                 .produced
                 .map(|(size, mtime)| (to_sql_int(size), mtime))
                 .unzip();
             let uncounted = i32::from(!end.outcome.counts_as_attempt());
-            tx.execute(
+            // the item is found by its key through the run (an index lookup);
+            // `last_run` alone would scan every item at every run's end
+            tx.prepare_cached(
                 "UPDATE items SET status = ?2, target_size = ?3, target_mtime = ?4,
-                     attempts = MAX(attempts - ?5, 0) WHERE last_run = ?1",
-                params![id, end.outcome.as_str(), size, mtime, uncounted],
-            )?;
+                     attempts = MAX(attempts - ?5, 0)
+                 WHERE job = (SELECT job FROM runs WHERE id = ?1)
+                     AND item = (SELECT item FROM runs WHERE id = ?1) AND last_run = ?1",
+            )?
+            .execute(params![id, end.outcome.as_str(), size, mtime, uncounted])?;
             tx.commit()
         })();
         result.map_err(|source| self.error(source))
@@ -584,7 +610,10 @@ mod tests {
         }
         drop(state);
         let state = State::open_read_only(dir.path()).expect("open read-only");
-        assert_eq!(state.schema_version().expect("version"), 1);
+        assert_eq!(
+            state.schema_version().expect("version"),
+            i64::try_from(MIGRATIONS.len()).expect("few migrations")
+        );
         let all = state.recent_runs(&RunQuery {
             limit: 10,
             ..RunQuery::default()
