@@ -51,14 +51,15 @@ fn main() -> ExitCode {
 
 fn run(args: &Args, started: DateTime<Utc>) -> Result<()> {
     let output = Output::new(&args.output)?;
-    let input = Input::open(&args.input)?;
+    Input::check(&args.input)?;
     let at = args.at.unwrap_or(started);
     let stamp = at.format(CSV_DATETIME_FORMAT).to_string();
-    let appended = append_column(input.path(), &output, &args.column, |_, field| {
+    let appended = append_column(&args.input, &output, &args.column, |_, field| {
         field.extend_from_slice(stamp.as_bytes());
         Ok(())
     })?;
     if appended == AppendOutcome::NotApplicable {
+        let input = Input::open(&args.input)?;
         let frame = timestamp::add_timestamp(input.frame(), &args.column, at);
         output.write(frame, &[&input])?;
     }

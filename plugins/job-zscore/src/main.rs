@@ -3,12 +3,13 @@
 mod fast;
 mod zscore;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 use table_io::append::AppendOutcome;
 use table_io::{Format, Input, Output, Result, TableError, numeric_column, run_job};
+use zscore::Stats;
 
 /// Adds the z-score of a numeric column: (x - mean) / std.
 ///
@@ -53,31 +54,15 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<()> {
     let output = Output::new(&args.output)?;
-    let input = Input::open(&args.input)?;
-    let values = numeric_column(&input, &args.column, "--column")?;
+    Input::check(&args.input)?;
     let into = args
         .into
         .clone()
         .unwrap_or_else(|| format!("z_score_{}", args.column));
-    let fast = match Format::of(input.path())? {
-        Format::Csv => fast::moments(input.path(), &args.column)?,
-        _ => None,
+    let stats = match fast_path(args, &output, &into)? {
+        Some(stats) => stats,
+        None => general_path(args, &output, &into)?,
     };
-    let stats = match fast {
-        Some(moments) => moments.stats(args.ddof),
-        None => zscore::Stats::of(input.frame(), values.clone(), args.ddof)
-            .map_err(|error| table_io::input_error(&input, &error))?,
-    };
-    let stats = stats.ok_or_else(|| too_few_values(&input, args))?;
-    let appended = match fast {
-        Some(_) => fast::append_scores(input.path(), &output, &args.column, &into, |x| {
-            stats.score(x)
-        })?,
-        None => AppendOutcome::NotApplicable,
-    };
-    if appended == AppendOutcome::NotApplicable {
-        output.write(stats.apply(input.frame(), values, &into), &[&input])?;
-    }
     eprintln!(
         "job-zscore: wrote `{}`: {} values of `{}`, mean {}, std {} (ddof {})",
         output.path().display(),
@@ -90,10 +75,39 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn too_few_values(input: &Input, args: &Args) -> TableError {
+/// CSV to CSV by streaming bytes, without polars; `None` when the input is
+/// not plain enough for it and nothing was written.
+fn fast_path(args: &Args, output: &Output, into: &str) -> Result<Option<Stats>> {
+    if Format::of(&args.input)? != Format::Csv || Format::of(output.path())? != Format::Csv {
+        return Ok(None);
+    }
+    let Some(moments) = fast::moments(&args.input, &args.column)? else {
+        return Ok(None);
+    };
+    let stats = moments
+        .stats(args.ddof)
+        .ok_or_else(|| too_few_values(&args.input, args))?;
+    let appended =
+        fast::append_scores(&args.input, output, &args.column, into, |x| stats.score(x))?;
+    Ok((appended == AppendOutcome::Written).then_some(stats))
+}
+
+/// Any format through polars: statistics in one streaming pass, scores in
+/// a second.
+fn general_path(args: &Args, output: &Output, into: &str) -> Result<Stats> {
+    let input = Input::open(&args.input)?;
+    let values = numeric_column(&input, &args.column, "--column")?;
+    let stats = Stats::of(input.frame(), values.clone(), args.ddof)
+        .map_err(|error| table_io::input_error(&input, &error))?
+        .ok_or_else(|| too_few_values(input.path(), args))?;
+    output.write(stats.apply(input.frame(), values, into), &[&input])?;
+    Ok(stats)
+}
+
+fn too_few_values(input: &Path, args: &Args) -> TableError {
     TableError::invalid_data(format!(
         "`{}`: column `{}` has too few values for a z-score with ddof {} (it needs at least {})",
-        input.path().display(),
+        input.display(),
         args.column,
         args.ddof,
         u32::from(args.ddof) + 1

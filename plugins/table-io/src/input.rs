@@ -27,8 +27,7 @@ impl Input {
     /// names. CSV and Parquet are scanned (streamed when the query runs);
     /// an xlsx workbook is read whole, as the format requires.
     pub fn open(path: &Path) -> Result<Self> {
-        let format = Format::of(path)?;
-        check_readable_file(path)?;
+        let format = Self::check(path)?;
         let (frame, first_data_row) = match format {
             Format::Csv => (csv::scan(path)?, 2),
             Format::Parquet => (scan_parquet(path)?, 2),
@@ -46,6 +45,15 @@ impl Input {
             schema,
             first_data_row,
         })
+    }
+
+    /// Checks what [`Input::open`] checks before reading anything: a known
+    /// extension, and a readable, non-empty file. For fast paths that read
+    /// the file themselves.
+    pub fn check(path: &Path) -> Result<Format> {
+        let format = Format::of(path)?;
+        check_readable_file(path)?;
+        Ok(format)
     }
 
     /// The path the input was opened from, as given.
