@@ -92,9 +92,24 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
     let mut summary = Summary::default();
     // the state in one query and each folder in one listing per pass; both
     // are read again only after a job changed them, so a pass with nothing
-    // to do costs one query and one listing per folder
-    let mut records = lock_state(&state).items()?;
-    let mut scan = Scan::default();
+    // to do costs one query and one listing per folder. The two are
+    // independent: the folders are listed (mostly time in the kernel) while
+    // the state is read.
+    let (records, mut scan) = std::thread::scope(|scope| {
+        let listing = scope.spawn(|| {
+            let mut scan = Scan::default();
+            for job in &config.jobs {
+                scan.read_job(config, job);
+            }
+            scan
+        });
+        let records = lock_state(&state).items();
+        let scan = listing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (records, scan)
+    });
+    let mut records = records?;
     for job in &config.jobs {
         if shutdown.count() > 0 {
             break;
