@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::DirEntry;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::{Config, Job};
@@ -77,20 +79,48 @@ impl Scan {
     /// Lists the folders of `job` not listed yet: each folder once per pass,
     /// however many jobs read it.
     pub(crate) fn read_job(&mut self, config: &Config, job: &Job) {
-        let folders = std::iter::once(&job.source)
-            .chain(job.inputs.iter().map(|(_, pattern)| pattern))
-            .chain(std::iter::once(&job.target))
-            .map(|pattern| pattern.folder.as_str());
-        for folder in folders {
-            if self.folders.contains_key(folder) {
-                continue;
+        for folder in job_folders(job) {
+            if !self.folders.contains_key(folder) {
+                self.folders
+                    .insert(folder.to_owned(), list_folder(config, folder));
             }
-            let mut files = list(&config.dir.path.join(folder));
-            if folder.is_empty() {
-                // a job reading the flow folder itself must not take its configuration
-                files.remove(crate::config::FILE_NAME);
+        }
+    }
+
+    /// Lists the folders of every job, as [`read_job`] for each would, with
+    /// up to one thread per CPU: a listing is mostly one `fstatat` per file,
+    /// time spent in the kernel that folders on different CPUs share.
+    ///
+    /// [`read_job`]: Self::read_job
+    pub(crate) fn read_parallel(config: &Config, jobs: &[Job]) -> Self {
+        let mut folders: Vec<&str> = Vec::new();
+        for folder in jobs.iter().flat_map(job_folders) {
+            if !folders.contains(&folder) {
+                folders.push(folder);
             }
-            self.folders.insert(folder.to_owned(), files);
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(folders.len());
+        let next = AtomicUsize::new(0);
+        let listed = Mutex::new(HashMap::with_capacity(folders.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    while let Some(folder) = folders.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let files = list_folder(config, folder);
+                        listed
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .insert((*folder).to_owned(), files);
+                    }
+                });
+            }
+        });
+        Self {
+            folders: listed
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         }
     }
 
@@ -115,6 +145,24 @@ impl Scan {
         static EMPTY: BTreeMap<String, FileMeta> = BTreeMap::new();
         self.folders.get(folder).unwrap_or(&EMPTY)
     }
+}
+
+/// The folders a job reads and writes: source, extra inputs, target.
+fn job_folders(job: &Job) -> impl Iterator<Item = &str> {
+    std::iter::once(&job.source)
+        .chain(job.inputs.iter().map(|(_, pattern)| pattern))
+        .chain(std::iter::once(&job.target))
+        .map(|pattern| pattern.folder.as_str())
+}
+
+/// The files of one folder of the flow (relative to the flow folder).
+fn list_folder(config: &Config, folder: &str) -> BTreeMap<String, FileMeta> {
+    let mut files = list(&config.dir.path.join(folder));
+    if folder.is_empty() {
+        // a job reading the flow folder itself must not take its configuration
+        files.remove(crate::config::FILE_NAME);
+    }
+    files
 }
 
 fn list(folder: &Path) -> BTreeMap<String, FileMeta> {

@@ -96,13 +96,7 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
     // independent: the folders are listed (mostly time in the kernel) while
     // the state is read.
     let (records, mut scan) = std::thread::scope(|scope| {
-        let listing = scope.spawn(|| {
-            let mut scan = Scan::default();
-            for job in &config.jobs {
-                scan.read_job(config, job);
-            }
-            scan
-        });
+        let listing = scope.spawn(|| Scan::read_parallel(config, &config.jobs));
         let records = lock_state(&state).items();
         let scan = listing
             .join()

@@ -190,3 +190,52 @@ fn missing_extra_input_waits() {
         Decision::MissingInput("mid/x_B.csv".into())
     );
 }
+
+#[test]
+fn parallel_listing_equals_listing_job_by_job_and_skips_hidden_and_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    for path in [
+        "in/b.csv",
+        "in/a.csv",
+        "in/.partial",
+        "mid/a.csv",
+        "flow.yaml",
+        "top.csv",
+    ] {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, "x").expect("write");
+    }
+    std::fs::create_dir_all(root.join("in/sub")).expect("mkdir");
+    let mut top = job(".", "out", &[]);
+    top.name = "t".into();
+    let config = Config {
+        dir: crate::config::FlowDir {
+            shown: ".".into(),
+            path: root.to_path_buf(),
+        },
+        settle: Duration::from_secs(2),
+        grace: Duration::from_secs(1),
+        parallel: 1,
+        jobs: vec![job("in", "mid", &[]), job("mid", "out", &[]), top],
+    };
+    let jobs: Vec<&Job> = config.jobs.iter().collect();
+    let one_by_one = Scan::read(&config, &jobs);
+    let parallel = Scan::read_parallel(&config, &config.jobs);
+    for folder in ["in", "mid", "out", ""] {
+        assert_eq!(
+            parallel.folder(folder),
+            one_by_one.folder(folder),
+            "{folder}"
+        );
+    }
+    let names: Vec<&str> = parallel.folder("in").keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["a.csv", "b.csv"],
+        "sorted, no hidden file, no folder"
+    );
+    let top: Vec<&str> = parallel.folder("").keys().map(String::as_str).collect();
+    assert_eq!(top, ["top.csv"], "the configuration is never an item");
+}
