@@ -97,28 +97,36 @@ impl Template {
         })
     }
 
-    /// Binds the wildcards to `name`, or `None` when it does not fit.
-    /// Earlier wildcards take as much as they can, so `{name}.{ext}` splits
-    /// `a.b.csv` at the last dot, which is what an extension means.
+    /// [`matches_borrowed`](Self::matches_borrowed) with owned bindings.
+    #[cfg(test)]
     pub(crate) fn matches(&self, name: &str) -> Option<Bindings> {
-        // the search binds borrowed slices; only a match is copied out, since
-        // a plan tries every file of a folder and most tries fail
         let mut bound = Vec::new();
-        match_from(&self.pieces, name, &mut bound).then(|| {
-            bound
-                .into_iter()
-                .map(|(wildcard, value)| (wildcard.to_owned(), value.to_owned()))
-                .collect()
-        })
+        self.matches_borrowed(name, &mut bound)
+            .then(|| to_bindings(&bound))
     }
 
-    /// Renders with `bindings` at the end of `out`; a wildcard without a
-    /// value stays as written.
-    fn render_into(&self, bindings: &Bindings, out: &mut String) {
+    /// Binds the wildcards to `name` into `bound`, as (wildcard, value)
+    /// slices of the pattern and the name; false when it does not fit.
+    /// Earlier wildcards take as much as they can, so `{name}.{ext}` splits
+    /// `a.b.csv` at the last dot, which is what an extension means. Nothing
+    /// is allocated once `bound` has room: a plan tries every file of a
+    /// folder, and most tries of some patterns fail.
+    pub(crate) fn matches_borrowed<'p, 'n>(
+        &'p self,
+        name: &'n str,
+        bound: &mut Bound<'p, 'n>,
+    ) -> bool {
+        bound.clear();
+        match_from(&self.pieces, name, bound)
+    }
+
+    /// Renders with the values `value` gives at the end of `out`; a
+    /// wildcard without a value stays as written.
+    fn render_into<'v>(&self, value: impl Fn(&str) -> Option<&'v str>, out: &mut String) {
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(text) => out.push_str(text),
-                Piece::Wildcard(name) => match bindings.get(name) {
+                Piece::Wildcard(name) => match value(name) {
                     Some(value) => out.push_str(value),
                     None => {
                         out.push('{');
@@ -131,8 +139,16 @@ impl Template {
     }
 }
 
-/// Wildcards bound so far during one match, as (wildcard, value) slices.
-type Bound<'p, 'n> = Vec<(&'p str, &'n str)>;
+/// Wildcards bound by a match, as (wildcard, value) slices.
+pub(crate) type Bound<'p, 'n> = Vec<(&'p str, &'n str)>;
+
+#[cfg(test)]
+fn to_bindings(bound: &[(&str, &str)]) -> Bindings {
+    bound
+        .iter()
+        .map(|(wildcard, value)| ((*wildcard).to_owned(), (*value).to_owned()))
+        .collect()
+}
 
 fn match_from<'p, 'n>(pieces: &'p [Piece], name: &'n str, bound: &mut Bound<'p, 'n>) -> bool {
     match pieces.split_first() {
@@ -211,14 +227,36 @@ impl Pattern {
     }
 
     pub(crate) fn render(&self, bindings: &Bindings) -> String {
-        // one allocation per path: a plan renders every input of every item
         let mut out = String::with_capacity(self.folder.len() + 32);
+        self.render_to(bindings, &mut out);
+        out
+    }
+
+    /// [`render`](Self::render) into `out`, replacing what it held: a plan
+    /// renders every input of every item, mostly into reused buffers.
+    pub(crate) fn render_to(&self, bindings: &Bindings, out: &mut String) {
+        self.render_with(|name| bindings.get(name).map(String::as_str), out);
+    }
+
+    /// [`render_to`](Self::render_to) with the slices a
+    /// [`Template::matches_borrowed`] bound.
+    pub(crate) fn render_bound(&self, bound: &[(&str, &str)], out: &mut String) {
+        let value = |name: &str| {
+            bound
+                .iter()
+                .find(|(wildcard, _)| *wildcard == name)
+                .map(|(_, value)| *value)
+        };
+        self.render_with(value, out);
+    }
+
+    fn render_with<'v>(&self, value: impl Fn(&str) -> Option<&'v str>, out: &mut String) {
+        out.clear();
         if !self.folder.is_empty() {
             out.push_str(&self.folder);
             out.push('/');
         }
-        self.file.render_into(bindings, &mut out);
-        out
+        self.file.render_into(value, out);
     }
 }
 

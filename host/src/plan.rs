@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::{Config, Job};
-use crate::pattern::{Bindings, Pattern};
+use crate::pattern::{Bound, Pattern};
 use crate::state::{ItemRecord, Outcome};
 
 /// Size and modification time: how the host tells a file changed.
@@ -194,7 +194,6 @@ fn split(path: &str) -> (&str, &str) {
 pub(crate) struct Item {
     /// The source file name: unique within the job, and what a user types.
     pub(crate) id: String,
-    pub(crate) bindings: Bindings,
     /// `("input", source)` first, then the extra inputs by name.
     pub(crate) inputs: Vec<(String, String)>,
     pub(crate) target: String,
@@ -311,6 +310,32 @@ pub(crate) fn plan_each(
     known: &Known<'_>,
     settle: Duration,
     now_ns: i64,
+    each: impl FnMut(Planned),
+) {
+    plan_items(job, scan, known, settle, now_ns, true, each);
+}
+
+/// [`plan_each`] without the items that are up to date, which then cost no
+/// allocation beyond matching their name: in a pass with nothing to do,
+/// that is every item.
+pub(crate) fn plan_pending(
+    job: &Job,
+    scan: &Scan,
+    known: &Known<'_>,
+    settle: Duration,
+    now_ns: i64,
+    each: impl FnMut(Planned),
+) {
+    plan_items(job, scan, known, settle, now_ns, false, each);
+}
+
+fn plan_items(
+    job: &Job,
+    scan: &Scan,
+    known: &Known<'_>,
+    settle: Duration,
+    now_ns: i64,
+    up_to_date_too: bool,
     mut each: impl FnMut(Planned),
 ) {
     let settle_ns = i64::try_from(settle.as_nanos()).unwrap_or(i64::MAX);
@@ -322,34 +347,52 @@ pub(crate) fn plan_each(
         .map(|(_, pattern)| scan.folder(&pattern.folder))
         .collect();
     let targets = scan.folder(&job.target.folder);
+    let roles: Vec<&str> = std::iter::once("input")
+        .chain(job.inputs.iter().map(|(role, _)| role.as_str()))
+        .collect();
+    // buffers reused from item to item; an item is copied out of them only
+    // when it is handed on
+    let mut paths = vec![String::new(); roles.len()];
+    let mut metas: Vec<Option<FileMeta>> = vec![None; roles.len()];
+    let mut target = String::new();
+    let mut fingerprint = String::new();
     // one key for every lookup: its item part is overwritten per item
     // instead of cloning the job's and the item's names each time
     let mut key = (job.name.clone(), String::new());
+    let mut bound = Bound::new();
     for (name, meta) in scan.folder(&job.source.folder) {
-        let Some(bindings) = job.source.file.matches(name) else {
+        if !job.source.file.matches_borrowed(name, &mut bound) {
             continue;
-        };
-        let mut inputs = Vec::with_capacity(1 + job.inputs.len());
-        let mut metas = Vec::with_capacity(1 + job.inputs.len());
-        inputs.push(("input".to_owned(), job.source.render(&bindings)));
-        metas.push(Some(*meta));
-        for ((role, pattern), files) in job.inputs.iter().zip(&extra) {
-            let path = pattern.render(&bindings);
-            metas.push(files.get(file_part(pattern, &path)).copied());
-            inputs.push((role.clone(), path));
         }
-        let target = job.target.render(&bindings);
+        job.source.render_bound(&bound, &mut paths[0]);
+        metas[0] = Some(*meta);
+        for (index, ((_, pattern), files)) in job.inputs.iter().zip(&extra).enumerate() {
+            let path = &mut paths[index + 1];
+            pattern.render_bound(&bound, path);
+            metas[index + 1] = files.get(file_part(pattern, path)).copied();
+        }
+        job.target.render_bound(&bound, &mut target);
         let target_meta = targets.get(file_part(&job.target, &target)).copied();
+        write_fingerprint(&mut fingerprint, &roles, &paths, &metas);
+        key.1.clear();
+        key.1.push_str(name);
+        let record = known.records.get(&key);
+        // the first test of `decide`, made before anything is copied
+        let up_to_date = target_meta.is_some()
+            && metas.iter().all(Option::is_some)
+            && record.is_some_and(|record| record.inputs == fingerprint);
+        if up_to_date && !up_to_date_too {
+            continue;
+        }
         let item = Item {
             id: name.clone(),
-            target,
-            bindings,
-            inputs,
+            target: target.clone(),
+            inputs: roles
+                .iter()
+                .zip(&paths)
+                .map(|(role, path)| ((*role).to_owned(), path.clone()))
+                .collect(),
         };
-        let fingerprint = fingerprint(&item.inputs, &metas);
-        key.1.clear();
-        key.1.push_str(&item.id);
-        let record = known.records.get(&key);
         let decision = decide(
             job,
             &item,
@@ -364,7 +407,7 @@ pub(crate) fn plan_each(
         each(Planned {
             item,
             decision,
-            fingerprint,
+            fingerprint: fingerprint.clone(),
         });
     }
 }
@@ -378,26 +421,25 @@ fn file_part<'p>(pattern: &Pattern, path: &'p str) -> &'p str {
     }
 }
 
-/// `role=path:size:mtime` per input, joined by `;`: what a run records and
-/// a later plan compares.
-fn fingerprint(inputs: &[(String, String)], metas: &[Option<FileMeta>]) -> String {
-    let mut text = String::with_capacity(
-        inputs
-            .iter()
-            .map(|(role, path)| role.len() + path.len() + 32)
-            .sum(),
-    );
-    for (index, ((role, path), meta)) in inputs.iter().zip(metas).enumerate() {
+/// `role=path:size:mtime` per input, joined by `;`, into `out`: what a run
+/// records and a later plan compares.
+fn write_fingerprint(
+    out: &mut String,
+    roles: &[&str],
+    paths: &[String],
+    metas: &[Option<FileMeta>],
+) {
+    out.clear();
+    for (index, ((role, path), meta)) in roles.iter().zip(paths).zip(metas).enumerate() {
         let meta = meta.unwrap_or(FileMeta {
             size: 0,
             mtime_ns: 0,
         });
         if index > 0 {
-            text.push(';');
+            out.push(';');
         }
-        let _ = write!(text, "{role}={path}:{}:{}", meta.size, meta.mtime_ns);
+        let _ = write!(out, "{role}={path}:{}:{}", meta.size, meta.mtime_ns);
     }
-    text
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -18,7 +18,9 @@ use crate::error::Error;
 use crate::error::exit;
 use crate::exec::{self, Exit, Spawn};
 use crate::lock::Lock;
-use crate::plan::{Decision, FileMeta, Known, Planned, Reason, Scan, nanos_since_epoch, plan_each};
+use crate::plan::{
+    Decision, FileMeta, Known, Planned, Reason, Scan, nanos_since_epoch, plan_pending,
+};
 use crate::signals::Shutdown;
 use crate::state::{NewRun, Outcome, RunEnd, State};
 
@@ -113,7 +115,7 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
         // only the items to run are kept: the rest are logged and dropped
         let mut runnable = VecDeque::new();
         let known = Known::new(&records);
-        plan_each(
+        plan_pending(
             job,
             &scan,
             &known,
