@@ -296,28 +296,15 @@ pub(crate) fn plan_job(
     now_ns: i64,
 ) -> Vec<Planned> {
     let mut planned = Vec::new();
-    plan_each(job, scan, known, settle, now_ns, |entry| {
+    plan_items(job, scan, known, settle, now_ns, true, |entry| {
         planned.push(entry)
     });
     planned
 }
 
-/// [`plan_job`] one item at a time, in name order, so that a caller keeping
-/// only some items (a run keeps those to run) never holds them all.
-pub(crate) fn plan_each(
-    job: &Job,
-    scan: &Scan,
-    known: &Known<'_>,
-    settle: Duration,
-    now_ns: i64,
-    each: impl FnMut(Planned),
-) {
-    plan_items(job, scan, known, settle, now_ns, true, each);
-}
-
-/// [`plan_each`] without the items that are up to date, which then cost no
-/// allocation beyond matching their name: in a pass with nothing to do,
-/// that is every item.
+/// [`plan_job`] one item at a time, in name order, without the items that
+/// are up to date: a run keeps only the items to run, and those up to date
+/// (in a pass with nothing to do, every item) cost no allocation.
 pub(crate) fn plan_pending(
     job: &Job,
     scan: &Scan,
