@@ -10,17 +10,66 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::column::first_match;
-use crate::{Result, TableError};
+use crate::{Result, TableError, rfc3339};
 
 /// Rows read to infer the column types. Types are inferred, not declared, so
 /// a value past this point that does not fit its column's type is reported
 /// by [`explain`] with its row.
 const INFER_SCHEMA_ROWS: usize = 10_000;
 
+/// Rows sampled to find the columns of RFC 3339 timestamps.
+const SAMPLE_ROWS: usize = 100;
+
 /// Scans a CSV file with a header line; RFC 3339 and ISO 8601 date-times
 /// become datetime columns.
 pub(crate) fn scan(path: &Path) -> Result<LazyFrame> {
-    scan_with_overrides(path, None)
+    let timestamps = rfc3339_columns(path);
+    if timestamps.is_empty() {
+        return scan_with_overrides(path, None);
+    }
+    let frame = scan_with_overrides(path, Some(text_schema(&timestamps)))?;
+    let parsed: Vec<Expr> = timestamps
+        .iter()
+        .map(|column| rfc3339::parse_column(column, true))
+        .collect();
+    Ok(frame.with_columns(parsed))
+}
+
+/// The text columns whose sampled values are all RFC 3339 timestamps; none
+/// when the sample cannot be read, as the full scan then says why.
+fn rfc3339_columns(path: &Path) -> Vec<String> {
+    let Ok(target) = PlRefPath::try_from_path(path) else {
+        return Vec::new();
+    };
+    let sample = LazyCsvReader::new(target)
+        .with_has_header(true)
+        .with_infer_schema_length(Some(SAMPLE_ROWS))
+        .with_n_rows(Some(SAMPLE_ROWS))
+        .finish()
+        .and_then(LazyFrame::collect);
+    let Ok(sample) = sample else {
+        return Vec::new();
+    };
+    sample
+        .columns()
+        .iter()
+        .filter(|column| {
+            column.str().is_ok_and(|texts| {
+                texts.iter().flatten().next().is_some()
+                    && texts
+                        .iter()
+                        .flatten()
+                        .all(|text| rfc3339::parse_micros(text).is_some())
+            })
+        })
+        .map(|column| column.name().to_string())
+        .collect()
+}
+
+fn text_schema(columns: &[String]) -> SchemaRef {
+    Arc::new(Schema::from_iter(columns.iter().map(|column| {
+        Field::new(column.as_str().into(), DataType::String)
+    })))
 }
 
 fn scan_with_overrides(path: &Path, overrides: Option<SchemaRef>) -> Result<LazyFrame> {
@@ -84,10 +133,14 @@ fn first_unparsable_row(path: &Path, column: &str) -> Result<Option<(usize, Stri
     let Some(dtype) = inferred else {
         return Ok(None);
     };
-    let as_text = Schema::from_iter([Field::new(column.into(), DataType::String)]);
     let text = col(column);
-    let unparsable = text.clone().is_not_null().and(text.cast(dtype).is_null());
-    let frame = scan_with_overrides(path, Some(Arc::new(as_text)))?;
+    let parsed = if rfc3339_columns(path).iter().any(|name| name == column) {
+        rfc3339::parse_column(column, false)
+    } else {
+        text.clone().cast(dtype)
+    };
+    let unparsable = text.is_not_null().and(parsed.is_null());
+    let frame = scan_with_overrides(path, Some(text_schema(&[column.to_string()])))?;
     Ok(first_match(frame, column, unparsable)
         .ok()
         .flatten()

@@ -16,6 +16,7 @@ mod format;
 mod input;
 mod job;
 mod output;
+mod rfc3339;
 mod xlsx;
 
 pub use column::{find_column, input_error, numeric_column};

@@ -229,3 +229,29 @@ fn an_output_folder_that_does_not_exist_is_refused_before_any_work() -> TestResu
     );
     Ok(())
 }
+
+#[test]
+fn a_late_timestamp_that_is_not_rfc3339_is_located() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut text = String::from("isin,time_started\n");
+    for row in 0..500 {
+        text.push_str(&format!("LU{row},2026-11-22T08:00:00.{row:06}Z\n"));
+    }
+    text.push_str("LUX,yesterday\n");
+    let input_path = write_file(&dir, "late.csv", text.as_bytes())?;
+    let input = Input::open(&input_path)?;
+    assert_eq!(
+        input.schema().get("time_started"),
+        Some(&DataType::Datetime(TimeUnit::Microseconds, None))
+    );
+    let output = dir.path().join("out.parquet");
+    let error = Output::new(&output)?.write(input.frame(), &[&input]).err();
+    assert_eq!(
+        error.map(|error| error.message().to_string()),
+        Some(format!(
+            "`{}`: column `time_started`, row 502: \"yesterday\" does not fit the column's type",
+            input_path.display()
+        ))
+    );
+    Ok(())
+}
