@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use table_io::append::{AppendOutcome, append_column};
-use table_io::{CSV_DATETIME_FORMAT, Input, Output, Result, run_job};
+use table_io::{Input, Output, Result, format_micros, run_job};
 
 /// Adds the processing start time (UTC) to every row of a table.
 ///
@@ -53,7 +53,8 @@ fn run(args: &Args, started: DateTime<Utc>) -> Result<()> {
     let output = Output::new(&args.output)?;
     Input::check(&args.input)?;
     let at = args.at.unwrap_or(started);
-    let stamp = at.format(CSV_DATETIME_FORMAT).to_string();
+    let mut stamp = String::new();
+    format_micros(at.timestamp_micros(), &mut stamp);
     let appended = append_column(&args.input, &output, &args.column, |_, field| {
         field.extend_from_slice(stamp.as_bytes());
         Ok(())

@@ -24,7 +24,8 @@ pub use error::{ErrorKind, TableError};
 pub use format::Format;
 pub use input::Input;
 pub use job::run_job;
-pub use output::{CSV_DATETIME_FORMAT, Output};
+pub use output::Output;
+pub use rfc3339::format_micros;
 
 /// The result type of every fallible operation of the toolkit.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;

@@ -13,10 +13,7 @@ use polars::prelude::*;
 use tempfile::NamedTempFile;
 
 use crate::column::input_error;
-use crate::{Format, Input, Result, TableError, xlsx};
-
-/// The datetime layout written to CSV: RFC 3339 in UTC, to the microsecond.
-pub const CSV_DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+use crate::{Format, Input, Result, TableError, rfc3339, xlsx};
 
 /// A table file a job writes.
 pub struct Output {
@@ -70,7 +67,12 @@ impl Output {
     pub fn write(&self, frame: LazyFrame, inputs: &[&Input]) -> Result<()> {
         let explain = |error: PolarsError| explain(error, inputs, &self.path);
         self.write_with(|staging| match self.format {
-            Format::Csv => sink(frame, staging, csv_format()).map_err(explain),
+            Format::Csv => sink(
+                datetimes_as_text(frame).map_err(explain)?,
+                staging,
+                csv_format(),
+            )
+            .map_err(explain),
             Format::Parquet => sink(frame, staging, parquet_format()).map_err(explain),
             Format::Xlsx => {
                 let table = frame
@@ -112,14 +114,21 @@ fn sink(frame: LazyFrame, path: &Path, format: FileWriteFormat) -> PolarsResult<
         .map(drop)
 }
 
+/// `frame` with every datetime column turned into RFC 3339 UTC text, the
+/// form CSV holds datetimes in.
+fn datetimes_as_text(mut frame: LazyFrame) -> PolarsResult<LazyFrame> {
+    let formatted: Vec<Expr> = frame
+        .collect_schema()?
+        .iter()
+        .filter(|(_, dtype)| matches!(dtype, DataType::Datetime(_, _)))
+        .map(|(name, _)| rfc3339::format_column(name))
+        .collect();
+    Ok(frame.with_columns(formatted))
+}
+
 fn csv_format() -> FileWriteFormat {
-    let serialize_options = SerializeOptions {
-        datetime_format: Some(CSV_DATETIME_FORMAT.into()),
-        ..SerializeOptions::default()
-    };
     FileWriteFormat::Csv(CsvWriterOptions {
         check_extension: false,
-        serialize_options: Arc::new(serialize_options),
         ..CsvWriterOptions::default()
     })
 }
