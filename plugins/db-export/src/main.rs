@@ -13,6 +13,7 @@ mod sqlite;
 mod table;
 mod table_name;
 mod target;
+mod timestamp;
 
 use std::fs::File;
 use std::io::Read;

@@ -18,6 +18,7 @@ use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
 use crate::table::{Cell, utc};
 use crate::target::scrub;
+use crate::timestamp;
 
 /// How long to try to reach the server when the URL sets no
 /// `connect_timeout`: a firewall that drops packets would otherwise hang
@@ -288,21 +289,30 @@ fn write_cell(buffer: &mut Vec<u8>, cell: Cell<'_>) {
             } else if x.is_infinite() {
                 buffer.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
             } else {
-                // Debug prints the shortest text that reads back as the
-                // same f64, so a repeated export compares equal.
-                let _ = write!(buffer, "{x:?}");
+                // ryu writes the shortest text that reads back as the same
+                // f64, so a repeated export compares equal; and without
+                // going through fmt.
+                buffer.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
             }
         }
-        Cell::Integer(i) => {
-            let _ = write!(buffer, "{i}");
-        }
+        Cell::Integer(i) => buffer.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
         Cell::Boolean(b) => buffer.push(if b { b't' } else { b'f' }),
-        Cell::Timestamp(micros) => match utc(micros) {
-            Some(at) => {
-                let _ = write!(buffer, "{}", at.format(TIMESTAMP_FORMAT));
-            }
-            None => buffer.extend_from_slice(b"\\N"),
-        },
+        Cell::Timestamp(micros) => write_timestamp(buffer, micros),
+    }
+}
+
+/// A timestamp in UTC, as COPY reads `timestamp with time zone`.
+fn write_timestamp(buffer: &mut Vec<u8>, micros: i64) {
+    let mut text = [0; timestamp::MAX_LEN];
+    if let Some(text) = timestamp::write(&mut text, micros, b' ', b"+00") {
+        buffer.extend_from_slice(text.as_bytes());
+        return;
+    }
+    match utc(micros) {
+        Some(at) => {
+            let _ = write!(buffer, "{}", at.format(TIMESTAMP_FORMAT));
+        }
+        None => buffer.extend_from_slice(b"\\N"),
     }
 }
 

@@ -7,14 +7,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior, params_from_iter};
+use rusqlite::types::Null;
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use table_io::{Result, TableError};
 
 use crate::export::{self, EXPORTS_TABLE, Job, Report, Transaction};
 use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
 use crate::table::{Cell, utc};
+use crate::timestamp;
 
 /// How long to wait for another writer (another export) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -229,22 +230,21 @@ impl Transaction for Sqlite<'_> {
                 let failed = failure(self.path, "cannot prepare the insert into", &error);
                 export::explain_missing_unique_key(failed, &error.to_string(), job)
             })?;
-            let cells = (start..end)
-                .flat_map(|row| (0..width).map(move |column| job.rows.cell(row, column)));
-            written += statement
-                .execute(params_from_iter(cells))
-                .map_err(|error| {
-                    failure(
-                        self.path,
-                        &format!(
-                            "cannot write rows {}-{} of `{}` into",
-                            start + 2,
-                            end + 1,
-                            job.file
-                        ),
-                        &error,
-                    )
-                })? as u64;
+            bind_rows(&mut statement, job, start..end).map_err(|error| {
+                failure(self.path, "cannot bind the values of a row for", &error)
+            })?;
+            written += statement.raw_execute().map_err(|error| {
+                failure(
+                    self.path,
+                    &format!(
+                        "cannot write rows {}-{} of `{}` into",
+                        start + 2,
+                        end + 1,
+                        job.file
+                    ),
+                    &error,
+                )
+            })? as u64;
             start = end;
         }
         Ok(written)
@@ -272,18 +272,49 @@ impl Transaction for Sqlite<'_> {
     }
 }
 
-impl ToSql for Cell<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match *self {
-            Cell::Null => ToSqlOutput::Owned(Value::Null),
-            Cell::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
-            Cell::Float(x) => ToSqlOutput::Owned(Value::Real(x)),
-            Cell::Integer(i) => ToSqlOutput::Owned(Value::Integer(i)),
-            Cell::Boolean(b) => ToSqlOutput::Owned(Value::Integer(i64::from(b))),
-            Cell::Timestamp(micros) => ToSqlOutput::Owned(match utc(micros) {
-                Some(at) => Value::Text(at.format(TIMESTAMP_FORMAT).to_string()),
-                None => Value::Integer(micros),
-            }),
-        })
+/// Binds the cells of `rows` to the statement's parameters, row by row.
+/// Binding each value by position skips rusqlite's per-call parameter
+/// checks and the boxing of generic parameters.
+fn bind_rows(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    job: &Job<'_>,
+    rows: std::ops::Range<usize>,
+) -> rusqlite::Result<()> {
+    let width = job.rows.columns().len();
+    let mut index = 1;
+    for row in rows {
+        for column in 0..width {
+            bind(statement, index, job.rows.cell(row, column))?;
+            index += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Binds one cell; a timestamp becomes ISO 8601 text in UTC, written into
+/// a buffer on the stack (SQLite copies it).
+fn bind(
+    statement: &mut rusqlite::Statement<'_>,
+    index: usize,
+    cell: Cell<'_>,
+) -> rusqlite::Result<()> {
+    match cell {
+        Cell::Null => statement.raw_bind_parameter(index, Null),
+        Cell::Text(text) => statement.raw_bind_parameter(index, text),
+        Cell::Float(x) => statement.raw_bind_parameter(index, x),
+        Cell::Integer(i) => statement.raw_bind_parameter(index, i),
+        Cell::Boolean(b) => statement.raw_bind_parameter(index, i64::from(b)),
+        Cell::Timestamp(micros) => {
+            let mut text = [0; timestamp::MAX_LEN];
+            match timestamp::write(&mut text, micros, b'T', b"Z") {
+                Some(text) => statement.raw_bind_parameter(index, text),
+                None => match utc(micros) {
+                    Some(at) => {
+                        statement.raw_bind_parameter(index, at.format(TIMESTAMP_FORMAT).to_string())
+                    }
+                    None => statement.raw_bind_parameter(index, micros),
+                },
+            }
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! column, keys checked (present, unique) before any database is opened.
 //!
 //! Owns reading the whole input into memory and the value conversions both
-//! backends share; it knows no SQL.
+//! backends share; it knows no SQL. Each column stays a polars array of one
+//! chunk, cast once to the type its SQL column gets: a cell is read in
+//! place, so loading 10 million rows allocates nothing per cell.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,14 +19,14 @@ use crate::schema::{FileColumn, SqlType};
 const ROWS_SHOWN: usize = 5;
 
 /// The values of one column, converted once to the type the SQL column
-/// gets.
+/// gets, in one chunk so that a cell is found by index.
 enum Values {
-    Text(Vec<Option<String>>),
-    Float(Vec<Option<f64>>),
-    Integer(Vec<Option<i64>>),
-    Boolean(Vec<Option<bool>>),
+    Text(StringChunked),
+    Float(Float64Chunked),
+    Integer(Int64Chunked),
+    Boolean(BooleanChunked),
     /// Microseconds since the Unix epoch, UTC.
-    Timestamp(Vec<Option<i64>>),
+    Timestamp(Int64Chunked),
 }
 
 /// One value of one row.
@@ -96,11 +98,11 @@ impl Table {
     /// The value of column `column` (by position) in row `row`.
     pub(crate) fn cell(&self, row: usize, column: usize) -> Cell<'_> {
         let cell = match &self.values[column] {
-            Values::Text(v) => v[row].as_deref().map(Cell::Text),
-            Values::Float(v) => v[row].map(Cell::Float),
-            Values::Integer(v) => v[row].map(Cell::Integer),
-            Values::Boolean(v) => v[row].map(Cell::Boolean),
-            Values::Timestamp(v) => v[row].map(Cell::Timestamp),
+            Values::Text(v) => v.get(row).map(Cell::Text),
+            Values::Float(v) => v.get(row).map(Cell::Float),
+            Values::Integer(v) => v.get(row).map(Cell::Integer),
+            Values::Boolean(v) => v.get(row).map(Cell::Boolean),
+            Values::Timestamp(v) => v.get(row).map(Cell::Timestamp),
         };
         cell.unwrap_or(Cell::Null)
     }
@@ -109,6 +111,15 @@ impl Table {
         let Some(index) = self.columns.iter().position(|c| c.name == key) else {
             return Ok(());
         };
+        if self.values[index].surely_unique_and_present() {
+            return Ok(());
+        }
+        self.find_bad_keys(input, key, index)
+    }
+
+    /// The exact, slower check, run only when the fast one found something:
+    /// names the empty or repeated keys and their rows.
+    fn find_bad_keys(&self, input: &Input, key: &str, index: usize) -> Result<()> {
         let file = input.path().display();
         let missing: Vec<usize> = (0..self.height)
             .filter(|&row| self.cell(row, index) == Cell::Null)
@@ -146,6 +157,54 @@ impl Table {
     }
 }
 
+impl Values {
+    /// True when no value is missing and none repeats. Keys in increasing
+    /// order (the usual merged file) need one pass without hashing; others
+    /// go through polars' parallel `n_unique`. False only means "look
+    /// closer": values equal as numbers may still differ as text.
+    fn surely_unique_and_present(&self) -> bool {
+        let (nulls, len) = match self {
+            Self::Text(v) => (v.null_count(), v.len()),
+            Self::Float(v) => (v.null_count(), v.len()),
+            Self::Integer(v) | Self::Timestamp(v) => (v.null_count(), v.len()),
+            Self::Boolean(v) => (v.null_count(), v.len()),
+        };
+        if nulls > 0 {
+            return false;
+        }
+        let increasing = match self {
+            Self::Text(v) => strictly_increasing(v.iter()),
+            Self::Float(v) => strictly_increasing(v.iter()),
+            Self::Integer(v) | Self::Timestamp(v) => strictly_increasing(v.iter()),
+            Self::Boolean(v) => strictly_increasing(v.iter()),
+        };
+        if increasing {
+            return true;
+        }
+        let distinct = match self {
+            Self::Text(v) => v.n_unique(),
+            Self::Float(v) => v.n_unique(),
+            Self::Integer(v) | Self::Timestamp(v) => v.n_unique(),
+            Self::Boolean(v) => v.n_unique(),
+        };
+        distinct.is_ok_and(|distinct| distinct == len)
+    }
+}
+
+/// Whether every value is greater than the one before (none missing).
+fn strictly_increasing<T: PartialOrd>(mut values: impl Iterator<Item = Option<T>>) -> bool {
+    let Some(Some(mut previous)) = values.next() else {
+        return true;
+    };
+    for value in values {
+        match value {
+            Some(value) if value > previous => previous = value,
+            _ => return false,
+        }
+    }
+    true
+}
+
 impl<'a> Cell<'a> {
     /// The value as text, to compare keys and to name them in messages.
     fn key_text(self) -> Cow<'a, str> {
@@ -181,29 +240,32 @@ pub(crate) fn utc(micros: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_micros(micros)
 }
 
+/// The column cast to the type `sql` stores, in one chunk (a cast of a
+/// column already of that type shares its buffers).
 fn convert(column: &Column, sql: SqlType) -> PolarsResult<Values> {
     let series = column.as_materialized_series();
     Ok(match sql {
-        SqlType::Text => {
-            let text = series.cast(&DataType::String)?;
-            Values::Text(text.str()?.iter().map(|v| v.map(str::to_string)).collect())
-        }
-        SqlType::Float => Values::Float(series.cast(&DataType::Float64)?.f64()?.iter().collect()),
+        SqlType::Text => Values::Text(one_chunk(series.cast(&DataType::String)?.str()?)),
+        SqlType::Float => Values::Float(one_chunk(series.cast(&DataType::Float64)?.f64()?)),
         // Strict: an unsigned value beyond i64 fails instead of becoming null.
-        SqlType::Integer => Values::Integer(
-            series
-                .strict_cast(&DataType::Int64)?
-                .i64()?
-                .iter()
-                .collect(),
-        ),
-        SqlType::Boolean => Values::Boolean(series.bool()?.iter().collect()),
+        SqlType::Integer => {
+            Values::Integer(one_chunk(series.strict_cast(&DataType::Int64)?.i64()?))
+        }
+        SqlType::Boolean => Values::Boolean(one_chunk(series.bool()?)),
         SqlType::Timestamp => {
             let micros = series.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?;
-            let micros = micros.to_physical_repr();
-            Values::Timestamp(micros.i64()?.iter().collect())
+            Values::Timestamp(one_chunk(micros.to_physical_repr().i64()?))
         }
     })
+}
+
+/// `values` as one chunk: looking a row up in a column of many chunks
+/// would search the chunks for every cell.
+fn one_chunk<T: PolarsDataType>(values: &ChunkedArray<T>) -> ChunkedArray<T>
+where
+    ChunkedArray<T>: Clone,
+{
+    values.rechunk().into_owned()
 }
 
 #[cfg(test)]
@@ -218,10 +280,31 @@ mod tests {
             "flag" => [Some(true), None],
         )?;
         let units = convert(&frame.columns()[1], SqlType::Integer)?;
-        assert!(matches!(units, Values::Integer(v) if v == [Some(1), None]));
+        assert!(
+            matches!(units, Values::Integer(v) if v.iter().collect::<Vec<_>>() == [Some(1), None])
+        );
         let flags = convert(&frame.columns()[2], SqlType::Boolean)?;
-        assert!(matches!(flags, Values::Boolean(v) if v == [Some(true), None]));
+        assert!(
+            matches!(flags, Values::Boolean(v) if v.iter().collect::<Vec<_>>() == [Some(true), None])
+        );
         Ok(())
+    }
+
+    #[test]
+    fn the_fast_key_check_passes_only_unique_present_keys() {
+        let text = |values: &[Option<&str>]| {
+            Values::Text(StringChunked::from_iter_options(
+                "k".into(),
+                values.iter().copied(),
+            ))
+        };
+        assert!(text(&[Some("A"), Some("B"), Some("C")]).surely_unique_and_present());
+        assert!(text(&[Some("C"), Some("A"), Some("B")]).surely_unique_and_present());
+        assert!(!text(&[Some("B"), Some("A"), Some("B")]).surely_unique_and_present());
+        assert!(!text(&[Some("A"), None]).surely_unique_and_present());
+        assert!(text(&[]).surely_unique_and_present());
+        let ints = Values::Integer(Int64Chunked::from_slice("k".into(), &[3, 1, 3]));
+        assert!(!ints.surely_unique_and_present());
     }
 
     #[test]

@@ -163,7 +163,8 @@ impl Backend {
         )
     }
 
-    fn query(&self, sql: &str, width: usize) -> Result<Rows, Box<dyn std::error::Error>> {
+    /// Every row of `sql`, its first `width` columns as text.
+    pub fn query(&self, sql: &str, width: usize) -> Result<Rows, Box<dyn std::error::Error>> {
         match &self.kind {
             Kind::Sqlite => {
                 let connection = rusqlite::Connection::open(self.path("flow.db"))?;

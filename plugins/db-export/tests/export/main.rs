@@ -46,4 +46,5 @@ on_both!(
     duplicate_keys_are_named_with_their_rows,
     empty_key,
     excel_input_and_receipt,
+    every_type_round_trips_and_upsert_matches_first_load,
 );
