@@ -70,8 +70,11 @@ fn run(args: &Args) -> Result<()> {
         args.fill.clone(),
         args.earliest.clone(),
     )?;
-    merge::check_unique_keys(&right, &spec.on)?;
-    output.write(spec.merge(left.frame(), right.frame()), &[&left, &right])?;
+    let written = output.write(spec.merge(left.frame(), right.frame()), &[&left, &right]);
+    if let Err(error) = written {
+        merge::check_unique_keys(&right, &spec.on)?;
+        return Err(error);
+    }
     eprintln!(
         "job-merge: wrote `{}`: `{}` left-joined with `{}` on `{}`",
         output.path().display(),

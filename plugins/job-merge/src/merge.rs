@@ -78,8 +78,11 @@ impl MergeSpec {
             Some(dtype) => col(self.on.as_str()).cast(dtype.clone()),
             None => col(self.on.as_str()),
         };
+        // The join itself refuses a repeated right key (m:1), so that the
+        // check costs no pass of its own; `check_unique_keys` then names it.
         let args = JoinArgs {
             maintain_order: MaintainOrderJoin::Left,
+            validation: JoinValidation::ManyToOne,
             ..JoinArgs::new(JoinType::Left)
         };
         let mut joined = left.join(right, [key.clone()], [key], args);
@@ -151,7 +154,8 @@ fn keep_earliest(joined: LazyFrame, column: &str) -> LazyFrame {
 }
 
 /// Fails with exit 3 when a key appears more than once in `right`, naming the
-/// first such key in file order and the rows that hold it.
+/// first such key in file order and the rows that hold it. A pass over the
+/// right table: run it only once the join has refused.
 pub fn check_unique_keys(right: &Input, on: &str) -> Result<()> {
     let explain = |error: PolarsError| input_error(right, &error);
     let repeated = right
@@ -259,6 +263,17 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["isin", "time_started"]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_repeated_right_key_fails_the_join() -> PolarsResult<()> {
+        let left = df!("isin" => ["A"])?;
+        let right = df!("isin" => ["A", "A"], "subscriptions" => [1_i64, 2])?;
+        let merged = spec(vec![], None)
+            .merge(left.lazy(), right.lazy())
+            .collect();
+        assert!(merged.is_err());
         Ok(())
     }
 
