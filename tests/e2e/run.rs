@@ -107,7 +107,7 @@ fn kill_9_mid_run_then_the_next_run_redoes_only_the_interrupted_item() {
   echo $$ > "$FLOW_DIR/.b-started"
   echo partial > "$out"
   sleep 300 &
-  echo $! > "$FLOW_DIR/.b-grandchild"
+  echo $! > "$FLOW_DIR/.b-grandchild.part" && mv "$FLOW_DIR/.b-grandchild.part" "$FLOW_DIR/.b-grandchild"
   wait
 fi"#;
     let flow = single("settle: 0s\nparallel: 1", hang)

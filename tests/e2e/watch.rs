@@ -29,8 +29,10 @@ fn watch_picks_up_new_files_and_stops_on_sigterm() {
 fn ctrl_c_is_forwarded_to_the_job_and_a_second_one_escalates() {
     // the job survives SIGINT (it traps it), so only the escalation stops it;
     // a long grace makes sure it is the second Ctrl-C that does
-    let stubborn = r#"echo $$ > "$FLOW_DIR/.job"
-trap 'echo got INT' INT
+    // the trap is set before the pid appears, and the pid file appears
+    // whole (by rename), so the test never acts on a job not yet ready
+    let stubborn = r#"trap 'echo got INT' INT
+echo $$ > "$FLOW_DIR/.job.part" && mv "$FLOW_DIR/.job.part" "$FLOW_DIR/.job"
 while :; do sleep 0.1; done"#;
     let flow = single("settle: 0s\ngrace: 10m", stubborn).file("in/a.txt", "a\n");
     let child = flow.spawn(&["watch", "--interval", "1s"]);
@@ -62,7 +64,7 @@ while :; do sleep 0.1; done"#;
 fn ctrl_c_stops_flow_run_and_the_next_run_redoes_the_item() {
     let slow = r#"if [ ! -e "$FLOW_DIR/.once" ]; then
   touch "$FLOW_DIR/.once"
-  echo $$ > "$FLOW_DIR/.job"
+  echo $$ > "$FLOW_DIR/.job.part" && mv "$FLOW_DIR/.job.part" "$FLOW_DIR/.job"
   sleep 300
 fi"#;
     let flow = single("settle: 0s", slow).file("in/a.txt", "a\n");
