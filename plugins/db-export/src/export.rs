@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use table_io::{Result, TableError};
 
+use crate::digest::FileDigest;
 use crate::schema::{Dialect, FileColumn, SchemaDiff, TableColumn};
 use crate::table::Table;
 
@@ -40,7 +41,7 @@ pub(crate) struct Job<'a> {
     pub(crate) file: &'a str,
     /// The file name recorded in `flow_exports`.
     pub(crate) file_name: &'a str,
-    pub(crate) sha256: &'a str,
+    pub(crate) sha256: &'a FileDigest,
     pub(crate) table_name: &'a str,
     pub(crate) key: &'a str,
     pub(crate) mode: Mode,

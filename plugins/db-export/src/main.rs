@@ -5,6 +5,7 @@
 //! of the file runs before a database is opened, so a bad file leaves the
 //! database untouched.
 
+mod digest;
 mod export;
 mod postgres;
 mod schema;
@@ -15,17 +16,15 @@ mod table_name;
 mod target;
 mod timestamp;
 
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::Utc;
 use clap::Parser;
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 use table_io::{Input, Output, Result, TableError, find_column, run_job};
 
+use crate::digest::FileDigest;
 use crate::export::{Job, Mode, Report};
 use crate::table::Table;
 use crate::target::Target;
@@ -113,7 +112,7 @@ fn run(args: &Args) -> Result<()> {
         .input
         .file_name()
         .map_or_else(|| file.clone(), |name| name.to_string_lossy().into_owned());
-    let sha256 = sha256_of(&args.input)?;
+    let sha256 = FileDigest::start(&args.input);
     let database = target.shown();
     let job = Job {
         file: &file,
@@ -172,7 +171,7 @@ fn receipt(job: &Job<'_>, report: &Report) -> Result<DataFrame> {
     let counts = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     df!(
         "file" => [job.file],
-        "content_sha256" => [job.sha256],
+        "content_sha256" => [job.sha256.hex()?],
         "table" => [job.table_name],
         "database" => [job.database],
         "mode" => [job.mode.as_str()],
@@ -183,26 +182,4 @@ fn receipt(job: &Job<'_>, report: &Report) -> Result<DataFrame> {
         "unchanged" => [counts(report.unchanged)],
     )
     .map_err(|error| TableError::invalid_data("cannot build the export receipt").caused_by(error))
-}
-
-/// The SHA-256 of the file's bytes, in hex: `flow_exports` tells from it
-/// whether two exports loaded the same content.
-fn sha256_of(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|error| TableError::io("cannot read", path, &error))?;
-    let mut hasher = Sha256::new();
-    let mut block = vec![0_u8; 1 << 20];
-    loop {
-        let read = file
-            .read(&mut block)
-            .map_err(|error| TableError::io("cannot read", path, &error))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&block[..read]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
 }

@@ -248,6 +248,7 @@ impl Transaction for Postgres<'_, '_> {
         self.tx
             .batch_execute(&sql::create_exports_table(Dialect::Postgres))
             .map_err(self.fail(&doing))?;
+        let sha256 = job.sha256.hex()?;
         let at = job.at.format(TIMESTAMP_FORMAT).to_string();
         let rows = job.rows.height() as i64;
         self.tx
@@ -255,7 +256,7 @@ impl Transaction for Postgres<'_, '_> {
                 &sql::insert_export(Dialect::Postgres),
                 &[
                     &job.file_name,
-                    &job.sha256,
+                    &sha256,
                     &rows,
                     &at,
                     &job.table_name,

@@ -21,8 +21,13 @@ use crate::timestamp;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound parameters per statement; SQLite allows 32766 since 3.32.
 const MAX_PARAMETERS: usize = 30_000;
-/// Rows per statement: past a few hundred a larger batch gains nothing.
-const MAX_BATCH_ROWS: usize = 256;
+/// Rows per statement, so that a one-column table does not compile one
+/// huge statement; 6,000 rows of five columns measured a little faster
+/// than 256.
+const MAX_BATCH_ROWS: usize = 8_192;
+/// The page size of a database file db-export creates (SQLite's default
+/// is 4 KiB).
+const PAGE_SIZE: i64 = 16_384;
 /// How SQLite stores a timestamp: ISO 8601 in UTC, which sorts in time
 /// order and which SQLite's date functions read.
 const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
@@ -41,13 +46,25 @@ pub(crate) fn export(path: &Path, job: &Job<'_>) -> Result<Report> {
 
 fn export_into(path: &Path, job: &Job<'_>) -> Result<Report> {
     check_writable(path)?;
+    // NO_MUTEX: one thread uses the connection, and SQLite's serialized
+    // mode would take a mutex around every bind and step (a tenth of a
+    // load's time in the profile).
     let mut connection = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|error| failure(path, "cannot open", &error))?;
     connection
         .busy_timeout(BUSY_TIMEOUT)
+        .map_err(|error| failure(path, "cannot open", &error))?;
+    // Only a database without tables takes a new page size: files
+    // db-export creates get 16 KiB pages, which cut the time of a large
+    // load by a fifth (fewer B-tree splits and writes); existing files
+    // keep theirs.
+    connection
+        .pragma_update(None, "page_size", PAGE_SIZE)
         .map_err(|error| failure(path, "cannot open", &error))?;
     // IMMEDIATE takes the write lock now, so two exports queue instead of
     // failing halfway when both try to write.
@@ -251,6 +268,7 @@ impl Transaction for Sqlite<'_> {
     }
 
     fn record(&mut self, job: &Job<'_>) -> Result<()> {
+        let sha256 = job.sha256.hex()?;
         let doing = format!("cannot record the export in table `{EXPORTS_TABLE}` of");
         self.tx
             .execute_batch(&sql::create_exports_table(Dialect::Sqlite))
@@ -260,7 +278,7 @@ impl Transaction for Sqlite<'_> {
                 &sql::insert_export(Dialect::Sqlite),
                 (
                     job.file_name,
-                    job.sha256,
+                    sha256,
                     job.rows.height() as i64,
                     job.at.format(TIMESTAMP_FORMAT).to_string(),
                     job.table_name,
