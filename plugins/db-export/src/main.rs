@@ -5,6 +5,7 @@
 //! of the file runs before a database is opened, so a bad file leaves the
 //! database untouched.
 
+mod copy_binary;
 mod digest;
 mod export;
 mod postgres;

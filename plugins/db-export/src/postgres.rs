@@ -13,6 +13,7 @@ use postgres::error::SqlState;
 use postgres::{Config, NoTls};
 use table_io::{Result, TableError};
 
+use crate::copy_binary;
 use crate::export::{self, EXPORTS_TABLE, Job, Report, Transaction};
 use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
@@ -132,42 +133,73 @@ impl Postgres<'_, '_> {
         move |error| failure(self.server, &doing, &error)
     }
 
-    /// Streams every row into `into` as COPY text.
-    fn copy(&mut self, job: &Job<'_>, into: &str) -> Result<u64> {
+    /// Streams every row into `into`: in the binary format when `binary`
+    /// (every column of `into` has the type db-export gives the file's
+    /// column), else as text, which the server converts to any type.
+    fn copy(&mut self, job: &Job<'_>, into: &str, binary: bool) -> Result<u64> {
         let columns = job.rows.columns();
         let doing = format!("cannot copy the rows of `{}` into", job.file);
         let server = self.server;
+        let format = if binary { " (FORMAT binary)" } else { "" };
         let mut writer = self
             .tx
             .copy_in(&format!(
-                "COPY {into} ({}) FROM STDIN",
+                "COPY {into} ({}) FROM STDIN{format}",
                 sql::column_list(columns)
             ))
             .map_err(|error| failure(server, &doing, &error))?;
-        let width = columns.len();
         let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
         let sent = |error: std::io::Error| {
             TableError::database(format!("{doing} {}", server.shown))
                 .caused_by(scrub(&chain(&error), server.secrets))
         };
+        if binary {
+            buffer.extend_from_slice(copy_binary::HEADER);
+        }
         for row in 0..job.rows.height() {
-            for column in 0..width {
-                if column > 0 {
-                    buffer.push(b'\t');
-                }
-                write_cell(&mut buffer, job.rows.cell(row, column));
+            if binary {
+                copy_binary::write_row(&mut buffer, job.rows, row);
+            } else {
+                write_text_row(&mut buffer, job, row);
             }
-            buffer.push(b'\n');
             if buffer.len() >= COPY_CHUNK {
                 writer.write_all(&buffer).map_err(sent)?;
                 buffer.clear();
             }
+        }
+        if binary {
+            buffer.extend_from_slice(copy_binary::TRAILER);
         }
         writer.write_all(&buffer).map_err(sent)?;
         writer
             .finish()
             .map_err(|error| failure(server, &doing, &error))
     }
+
+    /// Whether every column of `table` has exactly the type db-export
+    /// would create for the file's column of that name, so that binary
+    /// values fit it.
+    fn takes_binary(&mut self, job: &Job<'_>, table: &str) -> Result<bool> {
+        let Some(existing) = self.columns(table)? else {
+            return Ok(false);
+        };
+        Ok(job.rows.columns().iter().all(|column| {
+            existing
+                .iter()
+                .any(|e| e.name == column.name && e.declared == column.sql.name(Dialect::Postgres))
+        }))
+    }
+}
+
+/// Appends row `row` as a line of COPY text.
+fn write_text_row(buffer: &mut Vec<u8>, job: &Job<'_>, row: usize) {
+    for column in 0..job.rows.columns().len() {
+        if column > 0 {
+            buffer.push(b'\t');
+        }
+        write_cell(buffer, job.rows.cell(row, column));
+    }
+    buffer.push(b'\n');
 }
 
 impl Transaction for Postgres<'_, '_> {
@@ -217,14 +249,15 @@ impl Transaction for Postgres<'_, '_> {
     fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<u64> {
         let table = quote(job.table_name);
         if fresh {
-            return self.copy(job, &table);
+            return self.copy(job, &table, true);
         }
         self.tx
             .batch_execute(&format!(
                 "CREATE TEMPORARY TABLE {STAGE} (LIKE {table}) ON COMMIT DROP"
             ))
             .map_err(self.fail("cannot create the staging table on"))?;
-        self.copy(job, STAGE)?;
+        let binary = self.takes_binary(job, job.table_name)?;
+        self.copy(job, STAGE, binary)?;
         let columns = job.rows.columns();
         let list = sql::column_list(columns);
         let on_conflict = sql::on_conflict(job.table_name, columns, job.key, Dialect::Postgres);

@@ -47,4 +47,5 @@ on_both!(
     empty_key,
     excel_input_and_receipt,
     every_type_round_trips_and_upsert_matches_first_load,
+    a_table_of_other_types_is_loaded_through_conversion,
 );
