@@ -2,9 +2,12 @@
 //! work that reads a File_A-shaped CSV and writes it back with one more
 //! field, with no quoting rules, no checks and no atomic rename.
 //!
-//!     csv_floor append INPUT OUTPUT     a constant field on every line
-//!     csv_floor zscore INPUT OUTPUT     parse the second field, mean and std
-//!                                       in a first pass, z-score in a second
+//!     csv_floor append INPUT OUTPUT [sync]   a constant field on every line
+//!     csv_floor zscore INPUT OUTPUT [sync]   parse the second field, mean and
+//!                                            std in a first pass, z-score in a second
+//!
+//! `sync` flushes the output to disk before exiting, as the jobs do before
+//! their atomic rename: the cost of durability, measured apart.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -15,12 +18,22 @@ const BLOCK: usize = 1 << 20;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let outcome = match args.get(1..) {
-        Some([mode, input, output]) if mode == "append" => append(input, output),
-        Some([mode, input, output]) if mode == "zscore" => zscore(input, output),
-        _ => {
-            eprintln!("usage: csv_floor append|zscore INPUT OUTPUT");
-            return ExitCode::from(2);
+        Some([mode, input, output, rest @ ..]) if rest.len() <= 1 => {
+            let sync = rest.first().is_some_and(|word| word == "sync");
+            match mode.as_str() {
+                "append" => append(input, output),
+                "zscore" => zscore(input, output),
+                _ => return usage(),
+            }
+            .and_then(|()| {
+                if sync {
+                    File::open(output)?.sync_all()
+                } else {
+                    Ok(())
+                }
+            })
         }
+        _ => return usage(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,6 +42,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: csv_floor append|zscore INPUT OUTPUT [sync]");
+    ExitCode::from(2)
 }
 
 /// Calls `line` with every line of `input` (without its `\n`), then the
