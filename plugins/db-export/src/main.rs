@@ -15,7 +15,6 @@ mod sqlite;
 mod table;
 mod table_name;
 mod target;
-mod timestamp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

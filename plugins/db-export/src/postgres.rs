@@ -19,7 +19,7 @@ use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
 use crate::table::{Cell, utc};
 use crate::target::scrub;
-use crate::timestamp;
+use table_io::timestamp;
 
 /// How long to try to reach the server when the URL sets no
 /// `connect_timeout`: a firewall that drops packets would otherwise hang

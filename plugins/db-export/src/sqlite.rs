@@ -15,7 +15,7 @@ use crate::export::{self, EXPORTS_TABLE, Job, Report, Transaction};
 use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
 use crate::table::{Cell, utc};
-use crate::timestamp;
+use table_io::timestamp;
 
 /// How long to wait for another writer (another export) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

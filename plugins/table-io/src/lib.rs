@@ -17,6 +17,7 @@ mod input;
 mod job;
 mod output;
 mod rfc3339;
+pub mod timestamp;
 mod xlsx;
 
 pub use column::{find_column, input_error, numeric_column};

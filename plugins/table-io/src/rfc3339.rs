@@ -10,8 +10,7 @@
 
 use polars::prelude::*;
 
-const MICROS_PER_SECOND: i64 = 1_000_000;
-const SECONDS_PER_DAY: i64 = 86_400;
+use crate::timestamp::{self, MICROS_PER_SECOND, SECONDS_PER_DAY};
 
 /// Microseconds since the Unix epoch of an RFC 3339 timestamp.
 pub(crate) fn parse_micros(text: &str) -> Option<i64> {
@@ -89,38 +88,18 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// Writes microseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+/// Writes microseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`
+/// (years beyond 0..=9999 as chrono writes them).
 pub fn format_micros(micros: i64, out: &mut String) {
-    use std::fmt::Write as _;
-    let seconds = micros.div_euclid(MICROS_PER_SECOND);
-    let fraction = micros.rem_euclid(MICROS_PER_SECOND);
-    let (year, month, day) = civil_from_days(seconds.div_euclid(SECONDS_PER_DAY));
-    let time = seconds.rem_euclid(SECONDS_PER_DAY);
-    let (hour, minute, second) = (time / 3_600, time % 3_600 / 60, time % 60);
-    // Writing into a String cannot fail.
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{fraction:06}Z"
-    );
-}
-
-/// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let mut text = [0; timestamp::MAX_LEN];
+    match timestamp::write(&mut text, micros, b'T', b"Z") {
+        Some(text) => out.push_str(text),
+        None => {
+            if let Some(at) = chrono::DateTime::from_timestamp_micros(micros) {
+                out.push_str(&at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            }
+        }
+    }
 }
 
 /// `column`, a datetime column, as RFC 3339 text for CSV: polars would
@@ -129,19 +108,21 @@ pub(crate) fn format_column(column: &str) -> Expr {
     col(column).map(
         |values: Column| {
             let micros = values.cast(&datetime())?.to_physical_repr();
-            let mut text = String::with_capacity(27);
-            let formatted: StringChunked = micros
-                .i64()?
-                .iter()
-                .map(|micros| {
-                    micros.map(|micros| {
-                        text.clear();
-                        format_micros(micros, &mut text);
-                        text.clone()
-                    })
-                })
-                .collect();
-            Ok(formatted.into_column().with_name(values.name().clone()))
+            let micros = micros.i64()?;
+            let mut formatted = StringChunkedBuilder::new(values.name().clone(), micros.len());
+            let mut text = [0; timestamp::MAX_LEN];
+            for value in micros.iter() {
+                match value.map(|value| (value, timestamp::write(&mut text, value, b'T', b"Z"))) {
+                    Some((_, Some(fast))) => formatted.append_value(fast),
+                    Some((value, None)) => {
+                        let mut slow = String::new();
+                        format_micros(value, &mut slow);
+                        formatted.append_value(slow);
+                    }
+                    None => formatted.append_null(),
+                }
+            }
+            Ok(formatted.finish().into_column())
         },
         |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
     )

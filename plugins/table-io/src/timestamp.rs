@@ -1,21 +1,22 @@
-//! Timestamps as text, written without allocating: both databases receive
-//! every datetime cell as `YYYY-MM-DD?HH:MM:SS.ffffff` plus a zone suffix,
-//! and with chrono's formatter this was the most expensive part of a load.
+//! Timestamps as text, written without allocating: CSV output and both
+//! databases of `db-export` receive every datetime cell as
+//! `YYYY-MM-DD?HH:MM:SS.ffffff` plus a zone suffix, and with chrono's
+//! formatter this was the most expensive part of a CSV write or a load.
 //!
-//! Owns only the text; which separator and suffix each database reads is
-//! the backend's choice. Years outside 0..=9999 (which chrono writes with a
-//! sign) are left to the caller's chrono fallback.
+//! Owns only the text; which separator and suffix a format reads is the
+//! caller's choice. Years outside 0..=9999 (which chrono writes with a sign)
+//! are left to the caller's chrono fallback.
 
 /// Room for the longest text: 26 characters of date and time, and a suffix.
-pub(crate) const MAX_LEN: usize = 32;
+pub const MAX_LEN: usize = 32;
 
-const MICROS_PER_SECOND: i64 = 1_000_000;
-const SECONDS_PER_DAY: i64 = 86_400;
+pub(crate) const MICROS_PER_SECOND: i64 = 1_000_000;
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Writes the UTC instant `micros` after the Unix epoch into `out` as
 /// `YYYY-MM-DD{separator}HH:MM:SS.ffffff{suffix}` and returns the text,
 /// or `None` when the year is outside 0..=9999 or the text does not fit.
-pub(crate) fn write<'a>(
+pub fn write<'a>(
     out: &'a mut [u8; MAX_LEN],
     micros: i64,
     separator: u8,
