@@ -215,13 +215,15 @@ impl Site {
         self.dir.path.join(".flow")
     }
 
-    /// The state opened read-only; `None` before the first run made it.
+    /// The state opened read-only; `None` before the first run made it, and
+    /// while that run is still creating its tables (schema version 0).
     fn state(&self) -> Result<Option<State>, Error> {
         let dot = self.dot_flow();
         if !dot.join("state.db").is_file() {
             return Ok(None);
         }
-        State::open_read_only(&dot).map(Some)
+        let state = State::open_read_only(&dot)?;
+        Ok((state.schema_version()? > 0).then_some(state))
     }
 
     fn report(&self, config: &Config) -> Result<Report, Error> {
