@@ -221,6 +221,9 @@ where
         header_end,
     ]
     .concat();
+    // A record that is not UTF-8 must leave no output behind, which only an
+    // error out of `write_with` does (it drops the staging file); the flag
+    // then turns that error back into "not applicable".
     let mut applicable = true;
     let mut field = Vec::new();
     output
@@ -234,7 +237,7 @@ where
             while let Some((record, line_end)) = records.next_record().map_err(read_error)? {
                 if std::str::from_utf8(record.bytes).is_err() {
                     applicable = false;
-                    return Err(TableError::invalid_data("not UTF-8"));
+                    return Err(TableError::invalid_data("a record is not UTF-8"));
                 }
                 if record.bytes.is_empty() {
                     out.write_all(line_end).map_err(write_error)?;
