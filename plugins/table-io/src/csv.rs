@@ -126,17 +126,17 @@ fn inferred_kind(message: &str) -> &str {
 /// The first row (header = row 1) whose value in `column` polars cannot cast
 /// to the type it inferred for it, with that value.
 fn first_unparsable_row(path: &Path, column: &str) -> Result<Option<(usize, String)>> {
-    let inferred = scan(path)?
-        .collect_schema()
-        .ok()
-        .and_then(|schema| schema.get(column).cloned());
-    let Some(dtype) = inferred else {
-        return Ok(None);
-    };
     let text = col(column);
     let parsed = if rfc3339_columns(path).iter().any(|name| name == column) {
         rfc3339::parse_column(column, false)
     } else {
+        let inferred = scan_with_overrides(path, None)?
+            .collect_schema()
+            .ok()
+            .and_then(|schema| schema.get(column).cloned());
+        let Some(dtype) = inferred else {
+            return Ok(None);
+        };
         text.clone().cast(dtype)
     };
     let unparsable = text.is_not_null().and(parsed.is_null());
