@@ -31,9 +31,9 @@ fn parse(field: Option<&[u8]>) -> Value {
     }
 }
 
-/// The moments of `column` in the CSV file at `path`, or `None` when the
-/// fast path does not apply.
-pub fn moments(path: &Path, column: &str) -> Result<Option<Moments>> {
+/// The position of `column` among the CSV file's fields and the moments of
+/// its values, or `None` when the fast path does not apply.
+pub fn moments(path: &Path, column: &str) -> Result<Option<(usize, Moments)>> {
     let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
     let mut records = Records::open(path)?;
     let Some((header, _)) = records.next_record().map_err(read_error)? else {
@@ -50,26 +50,18 @@ pub fn moments(path: &Path, column: &str) -> Result<Option<Moments>> {
             Value::Unparsable => return Ok(None),
         }
     }
-    Ok(Some(moments))
+    Ok(Some((index, moments)))
 }
 
-/// Writes the CSV `input` with the column `into` appended, scored by
-/// `score`, which returns `None` for missing values.
+/// Writes the CSV `input` with the column `into` appended: the score of the
+/// field at `index` (as [`moments`] found it), empty where it is missing.
 pub fn append_scores(
     input: &Path,
     output: &Output,
-    column: &str,
+    index: usize,
     into: &str,
     score: impl Fn(f64) -> f64,
 ) -> Result<AppendOutcome> {
-    let mut records = Records::open(input)?;
-    let header = records
-        .next_record()
-        .map_err(|cause| TableError::io("cannot read", input, &cause))?
-        .map(|(header, _)| header_names(&header));
-    let Some(index) = header.and_then(|names| names.iter().position(|name| name == column)) else {
-        return Ok(AppendOutcome::NotApplicable);
-    };
     let mut digits = ryu::Buffer::new();
     append_column(input, output, into, |record, field| {
         match parse(record.field(index).as_deref()) {

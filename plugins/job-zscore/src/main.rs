@@ -81,14 +81,13 @@ fn fast_path(args: &Args, output: &Output, into: &str) -> Result<Option<Stats>> 
     if Format::of(&args.input)? != Format::Csv || Format::of(output.path())? != Format::Csv {
         return Ok(None);
     }
-    let Some(moments) = fast::moments(&args.input, &args.column)? else {
+    let Some((index, moments)) = fast::moments(&args.input, &args.column)? else {
         return Ok(None);
     };
     let stats = moments
         .stats(args.ddof)
         .ok_or_else(|| too_few_values(&args.input, args))?;
-    let appended =
-        fast::append_scores(&args.input, output, &args.column, into, |x| stats.score(x))?;
+    let appended = fast::append_scores(&args.input, output, index, into, |x| stats.score(x))?;
     Ok((appended == AppendOutcome::Written).then_some(stats))
 }
 
