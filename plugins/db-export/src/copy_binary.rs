@@ -7,7 +7,7 @@
 //! exactly the one db-export creates for the file's type; the backend
 //! checks that and otherwise sends text.
 
-use crate::table::{Cell, Table, utc};
+use crate::table::{Cell, Cells, Table, utc};
 
 /// The fixed start of a binary COPY stream: signature, flags, no header
 /// extension.

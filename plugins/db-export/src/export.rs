@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use table_io::{Result, TableError};
 
+use crate::csv_stream::CsvStream;
 use crate::digest::FileDigest;
 use crate::schema::{Dialect, FileColumn, SchemaDiff, TableColumn};
 use crate::table::Table;
@@ -45,15 +46,55 @@ pub(crate) struct Job<'a> {
     pub(crate) table_name: &'a str,
     pub(crate) key: &'a str,
     pub(crate) mode: Mode,
-    pub(crate) rows: &'a Table,
+    pub(crate) rows: Rows<'a>,
     /// The database URL, password masked, for messages.
     pub(crate) database: &'a str,
     pub(crate) at: DateTime<Utc>,
 }
 
+/// Where an export's rows come from.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows<'a> {
+    /// The whole file, read and checked before the database is opened.
+    Table(&'a Table),
+    /// A CSV file parsed while it loads; a backend that cannot stream, or a
+    /// file that does not suit the stream, declines it.
+    Csv(&'a CsvStream),
+}
+
+impl Rows<'_> {
+    /// The file's columns, in order.
+    pub(crate) fn columns(&self) -> &[FileColumn] {
+        match self {
+            Self::Table(table) => table.columns(),
+            Self::Csv(stream) => stream.columns(),
+        }
+    }
+}
+
+/// How an export ended.
+pub(crate) enum Outcome {
+    /// Committed.
+    Done(Report),
+    /// Rolled back before anything was committed: the streamed file needs
+    /// the whole-file reader, for the reason given.
+    Declined(&'static str),
+}
+
+/// What writing the rows did.
+pub(crate) enum Written {
+    /// `rows` rows of the file went in; `changed` of them were inserted or
+    /// changed.
+    Rows { rows: u64, changed: u64 },
+    /// The rows were streamed and the stream gave up, for the reason given.
+    Declined(&'static str),
+}
+
 /// What an export changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Report {
+    /// The rows of the file.
+    pub(crate) rows: u64,
     pub(crate) created: bool,
     pub(crate) inserted: u64,
     pub(crate) updated: u64,
@@ -71,14 +112,16 @@ pub(crate) trait Transaction {
     /// Creates `table` with the file's columns, the key as primary key.
     fn create_table(&mut self, table: &str, columns: &[FileColumn], key: &str) -> Result<()>;
     /// Writes every row; `fresh` means the table was created in this
-    /// transaction, so no key can clash. Returns the rows inserted or changed.
-    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<u64>;
-    /// Adds the export to [`EXPORTS_TABLE`], creating it when missing.
-    fn record(&mut self, job: &Job<'_>) -> Result<()>;
+    /// transaction, so no key can clash.
+    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<Written>;
+    /// Adds the export of `rows` rows to [`EXPORTS_TABLE`], creating it
+    /// when missing.
+    fn record(&mut self, job: &Job<'_>, rows: u64) -> Result<()>;
 }
 
-/// Runs the export's steps in `tx`; the caller commits.
-pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Report> {
+/// Runs the export's steps in `tx`; the caller commits a
+/// [`Outcome::Done`] and rolls a [`Outcome::Declined`] back.
+pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Outcome> {
     let dialect = tx.dialect();
     let existing = tx.columns(job.table_name)?;
     let fresh = match (&existing, job.mode) {
@@ -88,35 +131,54 @@ pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Report> 
             true
         }
         (Some(columns), Mode::Upsert) => {
-            check_columns(job, columns, dialect)?;
+            if let Err(error) = check_columns(job, columns, dialect) {
+                return match job.rows {
+                    // Only the whole file tells which columns are empty
+                    // throughout, which the check forgives.
+                    Rows::Csv(_) => {
+                        Ok(Outcome::Declined("the table's columns need a closer check"))
+                    }
+                    Rows::Table(_) => Err(error),
+                };
+            }
             false
         }
     };
     if fresh {
         tx.create_table(job.table_name, job.rows.columns(), job.key)?;
     }
-    eprintln!(
-        "db-export: loading {} rows of `{}` into table `{}` of {}",
-        job.rows.height(),
-        job.file,
-        job.table_name,
-        job.database
-    );
+    announce(job);
     let before = if fresh { 0 } else { tx.count(job.table_name)? };
-    let written = tx.write_rows(job, fresh)?;
+    let (rows, changed) = match tx.write_rows(job, fresh)? {
+        Written::Rows { rows, changed } => (rows, changed),
+        Written::Declined(reason) => return Ok(Outcome::Declined(reason)),
+    };
     let after = if fresh {
-        written
+        changed
     } else {
         tx.count(job.table_name)?
     };
-    tx.record(job)?;
+    tx.record(job, rows)?;
     let inserted = after.saturating_sub(before);
-    Ok(Report {
+    Ok(Outcome::Done(Report {
+        rows,
         created: fresh,
         inserted,
-        updated: written.saturating_sub(inserted),
-        unchanged: (job.rows.height() as u64).saturating_sub(written),
-    })
+        updated: changed.saturating_sub(inserted),
+        unchanged: rows.saturating_sub(changed),
+    }))
+}
+
+/// Says what is about to load, before the longest step.
+fn announce(job: &Job<'_>) {
+    let what = match job.rows {
+        Rows::Table(table) => format!("{} rows of `{}`", table.height(), job.file),
+        Rows::Csv(_) => format!("`{}`, read as it loads,", job.file),
+    };
+    eprintln!(
+        "db-export: loading {what} into table `{}` of {}",
+        job.table_name, job.database
+    );
 }
 
 /// Adds the fix to `error` when the database said, in `driver_text`, that

@@ -1,11 +1,14 @@
 //! `db-export`: loads a table file into SQLite or PostgreSQL in one
 //! transaction, upserting on a key.
 //!
-//! This file owns the command line and the order of the work: every check
-//! of the file runs before a database is opened, so a bad file leaves the
-//! database untouched.
+//! This file owns the command line and the order of the work. A CSV file
+//! going into SQLite is streamed (read while it loads); every other file is
+//! read and checked whole before a database is opened, and so is a streamed
+//! file the stream declines. Either way a bad file leaves the database
+//! untouched: what the stream wrote is rolled back.
 
 mod copy_binary;
+mod csv_stream;
 mod digest;
 mod export;
 mod postgres;
@@ -24,8 +27,9 @@ use clap::Parser;
 use polars::prelude::*;
 use table_io::{Input, Output, Result, TableError, find_column, run_job};
 
+use crate::csv_stream::CsvStream;
 use crate::digest::FileDigest;
-use crate::export::{Job, Mode, Report};
+use crate::export::{Job, Mode, Outcome, Report, Rows};
 use crate::table::Table;
 use crate::target::Target;
 
@@ -106,7 +110,19 @@ fn run(args: &Args) -> Result<()> {
     let output = args.output.as_deref().map(Output::new).transpose()?;
     let input = Input::open(&args.input)?;
     find_column(&input, &args.key, "--key")?;
-    let rows = Table::read(&input, &args.key)?;
+    let stream = match target {
+        Target::Sqlite { .. } => CsvStream::plan(&input, &args.key)?,
+        Target::Postgres { .. } => None,
+    };
+    // Each read whole at most once: up front, or after the stream declined.
+    let (first, second): (Table, Table);
+    let rows = match &stream {
+        Some(stream) => Rows::Csv(stream),
+        None => {
+            first = Table::read(&input, &args.key)?;
+            Rows::Table(&first)
+        }
+    };
     let file = args.input.display().to_string();
     let file_name = args
         .input
@@ -114,19 +130,39 @@ fn run(args: &Args) -> Result<()> {
         .map_or_else(|| file.clone(), |name| name.to_string_lossy().into_owned());
     let sha256 = FileDigest::start(&args.input);
     let database = target.shown();
-    let job = Job {
+    let mut job = Job {
         file: &file,
         file_name: &file_name,
         sha256: &sha256,
         table_name: &table_name,
         key: &args.key,
         mode: args.mode,
-        rows: &rows,
+        rows,
         database: &database,
         at: Utc::now(),
     };
-    let report = match &target {
-        Target::Sqlite { path } => sqlite::export(path, &job)?,
+    let mut outcome = export(&target, &job)?;
+    if let Outcome::Declined(reason) = outcome {
+        eprintln!("db-export: `{file}` is read whole instead of streamed: {reason}");
+        second = Table::read(&input, &args.key)?;
+        job.rows = Rows::Table(&second);
+        outcome = export(&target, &job)?;
+    }
+    let Outcome::Done(report) = outcome else {
+        return Err(TableError::database(format!(
+            "the export of `{file}` gave way twice"
+        )));
+    };
+    eprintln!("db-export: {}", summary(&job, &report));
+    if let Some(output) = output {
+        output.write(receipt(&job, &report)?.lazy(), &[])?;
+    }
+    Ok(())
+}
+
+fn export(target: &Target, job: &Job<'_>) -> Result<Outcome> {
+    match target {
+        Target::Sqlite { path } => sqlite::export(path, job),
         Target::Postgres {
             config,
             shown,
@@ -137,14 +173,9 @@ fn run(args: &Args) -> Result<()> {
                 shown,
                 secrets,
             },
-            &job,
-        )?,
-    };
-    eprintln!("db-export: {}", summary(&job, &report));
-    if let Some(output) = output {
-        output.write(receipt(&job, &report)?.lazy(), &[])?;
+            job,
+        ),
     }
-    Ok(())
 }
 
 /// "`F` → table `t` of URL: 3 rows, 1 inserted, 1 updated, 1 unchanged".
@@ -159,7 +190,7 @@ fn summary(job: &Job<'_>, report: &Report) -> String {
         job.file,
         job.table_name,
         job.database,
-        job.rows.height(),
+        report.rows,
         report.inserted,
         report.updated,
         report.unchanged
@@ -176,7 +207,7 @@ fn receipt(job: &Job<'_>, report: &Report) -> Result<DataFrame> {
         "database" => [job.database],
         "mode" => [job.mode.as_str()],
         "exported_at" => [job.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)],
-        "rows" => [counts(job.rows.height() as u64)],
+        "rows" => [counts(report.rows)],
         "inserted" => [counts(report.inserted)],
         "updated" => [counts(report.updated)],
         "unchanged" => [counts(report.unchanged)],

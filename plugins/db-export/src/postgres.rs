@@ -14,10 +14,10 @@ use postgres::{Config, NoTls};
 use table_io::{Result, TableError};
 
 use crate::copy_binary;
-use crate::export::{self, EXPORTS_TABLE, Job, Report, Transaction};
+use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Written};
 use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
-use crate::table::{Cell, utc};
+use crate::table::{Cell, Cells, Table, utc};
 use crate::target::scrub;
 use table_io::timestamp;
 
@@ -41,7 +41,7 @@ pub(crate) struct Server<'a> {
 }
 
 /// Exports `job` into the server's database.
-pub(crate) fn export(server: &Server<'_>, job: &Job<'_>) -> Result<Report> {
+pub(crate) fn export(server: &Server<'_>, job: &Job<'_>) -> Result<Outcome> {
     let mut config = server.config.clone();
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
@@ -54,12 +54,15 @@ pub(crate) fn export(server: &Server<'_>, job: &Job<'_>) -> Result<Report> {
         .transaction()
         .map_err(|error| failure(server, "cannot start a transaction on", &error))?;
     let mut session = Postgres { tx, server };
-    let report = export::apply(&mut session, job)?;
-    session
-        .tx
-        .commit()
-        .map_err(|error| failure(server, "cannot commit the export to", &error))?;
-    Ok(report)
+    let outcome = export::apply(&mut session, job)?;
+    if let Outcome::Done(_) = outcome {
+        session
+            .tx
+            .commit()
+            .map_err(|error| failure(server, "cannot commit the export to", &error))?;
+    }
+    // A declined export drops the transaction uncommitted: rolled back.
+    Ok(outcome)
 }
 
 fn connect_failure(server: &Server<'_>, error: &postgres::Error) -> TableError {
@@ -136,8 +139,8 @@ impl Postgres<'_, '_> {
     /// Streams every row into `into`: in the binary format when `binary`
     /// (every column of `into` has the type db-export gives the file's
     /// column), else as text, which the server converts to any type.
-    fn copy(&mut self, job: &Job<'_>, into: &str, binary: bool) -> Result<u64> {
-        let columns = job.rows.columns();
+    fn copy(&mut self, job: &Job<'_>, table: &Table, into: &str, binary: bool) -> Result<u64> {
+        let columns = table.columns();
         let doing = format!("cannot copy the rows of `{}` into", job.file);
         let server = self.server;
         let format = if binary { " (FORMAT binary)" } else { "" };
@@ -156,11 +159,11 @@ impl Postgres<'_, '_> {
         if binary {
             buffer.extend_from_slice(copy_binary::HEADER);
         }
-        for row in 0..job.rows.height() {
+        for row in 0..table.height() {
             if binary {
-                copy_binary::write_row(&mut buffer, job.rows, row);
+                copy_binary::write_row(&mut buffer, table, row);
             } else {
-                write_text_row(&mut buffer, job, row);
+                write_text_row(&mut buffer, table, row);
             }
             if buffer.len() >= COPY_CHUNK {
                 writer.write_all(&buffer).map_err(sent)?;
@@ -192,12 +195,12 @@ impl Postgres<'_, '_> {
 }
 
 /// Appends row `row` as a line of COPY text.
-fn write_text_row(buffer: &mut Vec<u8>, job: &Job<'_>, row: usize) {
-    for column in 0..job.rows.columns().len() {
+fn write_text_row(buffer: &mut Vec<u8>, table: &Table, row: usize) {
+    for column in 0..table.columns().len() {
         if column > 0 {
             buffer.push(b'\t');
         }
-        write_cell(buffer, job.rows.cell(row, column));
+        write_cell(buffer, table.cell(row, column));
     }
     buffer.push(b'\n');
 }
@@ -246,10 +249,18 @@ impl Transaction for Postgres<'_, '_> {
             .map_err(self.fail(&format!("cannot create table `{table}` on")))
     }
 
-    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<u64> {
+    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<Written> {
+        let Rows::Table(rows) = job.rows else {
+            return Ok(Written::Declined("PostgreSQL takes the file read whole"));
+        };
         let table = quote(job.table_name);
+        let height = rows.height() as u64;
         if fresh {
-            return self.copy(job, &table, true);
+            let changed = self.copy(job, rows, &table, true)?;
+            return Ok(Written::Rows {
+                rows: height,
+                changed,
+            });
         }
         self.tx
             .batch_execute(&format!(
@@ -257,11 +268,12 @@ impl Transaction for Postgres<'_, '_> {
             ))
             .map_err(self.fail("cannot create the staging table on"))?;
         let binary = self.takes_binary(job, job.table_name)?;
-        self.copy(job, STAGE, binary)?;
-        let columns = job.rows.columns();
+        self.copy(job, rows, STAGE, binary)?;
+        let columns = rows.columns();
         let list = sql::column_list(columns);
         let on_conflict = sql::on_conflict(job.table_name, columns, job.key, Dialect::Postgres);
-        self.tx
+        let changed = self
+            .tx
             .execute(
                 &format!("INSERT INTO {table} ({list}) SELECT {list} FROM {STAGE} {on_conflict}"),
                 &[],
@@ -273,17 +285,21 @@ impl Transaction for Postgres<'_, '_> {
                 );
                 let failed = failure(self.server, &doing, &error);
                 export::explain_missing_unique_key(failed, &chain(&error), job)
-            })
+            })?;
+        Ok(Written::Rows {
+            rows: height,
+            changed,
+        })
     }
 
-    fn record(&mut self, job: &Job<'_>) -> Result<()> {
+    fn record(&mut self, job: &Job<'_>, rows: u64) -> Result<()> {
         let doing = format!("cannot record the export in table `{EXPORTS_TABLE}` on");
         self.tx
             .batch_execute(&sql::create_exports_table(Dialect::Postgres))
             .map_err(self.fail(&doing))?;
         let sha256 = job.sha256.hex()?;
         let at = job.at.format(TIMESTAMP_FORMAT).to_string();
-        let rows = job.rows.height() as i64;
+        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
         self.tx
             .execute(
                 &sql::insert_export(Dialect::Postgres),

@@ -11,10 +11,11 @@ use rusqlite::types::Null;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use table_io::{Result, TableError};
 
-use crate::export::{self, EXPORTS_TABLE, Job, Report, Transaction};
+use crate::csv_stream::{CsvStream, Streamed};
+use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Written};
 use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
-use crate::table::{Cell, utc};
+use crate::table::{Cell, Cells, Table, utc};
 use table_io::timestamp;
 
 /// How long to wait for another writer (another export) to finish.
@@ -33,18 +34,18 @@ const PAGE_SIZE: i64 = 16_384;
 const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// Exports `job` into the SQLite file at `path`, creating it if missing.
-pub(crate) fn export(path: &Path, job: &Job<'_>) -> Result<Report> {
+pub(crate) fn export(path: &Path, job: &Job<'_>) -> Result<Outcome> {
     let existed = path.exists();
     let outcome = export_into(path, job);
-    if outcome.is_err() && !existed {
-        // The file was made by this failed export and holds nothing: leave
-        // the folder as it was.
+    if !matches!(outcome, Ok(Outcome::Done(_))) && !existed {
+        // The file was made by this export, which failed or gave way, and
+        // holds nothing: leave the folder as it was.
         let _ = std::fs::remove_file(path);
     }
     outcome
 }
 
-fn export_into(path: &Path, job: &Job<'_>) -> Result<Report> {
+fn export_into(path: &Path, job: &Job<'_>) -> Result<Outcome> {
     check_writable(path)?;
     // NO_MUTEX: one thread uses the connection, and SQLite's serialized
     // mode would take a mutex around every bind and step (a tenth of a
@@ -72,10 +73,13 @@ fn export_into(path: &Path, job: &Job<'_>) -> Result<Report> {
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|error| failure(path, "cannot start a transaction in", &error))?;
     let mut session = Sqlite { tx: &tx, path };
-    let report = export::apply(&mut session, job)?;
-    tx.commit()
-        .map_err(|error| failure(path, "cannot commit the export to", &error))?;
-    Ok(report)
+    let outcome = export::apply(&mut session, job)?;
+    if let Outcome::Done(_) = outcome {
+        tx.commit()
+            .map_err(|error| failure(path, "cannot commit the export to", &error))?;
+    }
+    // A declined export drops `tx` uncommitted, which rolls it back.
+    Ok(outcome)
 }
 
 /// SQLite run by root writes to a file without write permission; a file
@@ -164,6 +168,80 @@ impl Sqlite<'_> {
         move |error| failure(self.path, &doing, &error)
     }
 
+    fn write_table(
+        &self,
+        job: &Job<'_>,
+        table: &Table,
+        batch: usize,
+        fresh: bool,
+    ) -> Result<Written> {
+        let height = table.height();
+        let mut changed = 0;
+        let mut start = 0;
+        while start < height {
+            let end = (start + batch).min(height);
+            changed += self.insert(job, fresh, table, start..end, start)?;
+            start = end;
+        }
+        Ok(Written::Rows {
+            rows: height as u64,
+            changed,
+        })
+    }
+
+    fn write_stream(
+        &self,
+        job: &Job<'_>,
+        stream: &CsvStream,
+        batch: usize,
+        fresh: bool,
+    ) -> Result<Written> {
+        let mut changed = 0;
+        let streamed = stream.load(batch, |first, rows| {
+            changed += self.insert(job, fresh, rows, 0..rows.rows(), first)?;
+            Ok(())
+        })?;
+        Ok(match streamed {
+            Streamed::Rows(rows) => Written::Rows { rows, changed },
+            Streamed::Declined(reason) => Written::Declined(reason),
+        })
+    }
+
+    /// Inserts `range` of `cells` in one statement; `first` is the index
+    /// in the file of the range's first row, for messages. Returns the rows
+    /// inserted or changed.
+    fn insert(
+        &self,
+        job: &Job<'_>,
+        fresh: bool,
+        cells: &impl Cells,
+        range: std::ops::Range<usize>,
+        first: usize,
+    ) -> Result<u64> {
+        let count = range.len();
+        let sql = Self::insert_sql(job, count, fresh);
+        // Cached: every full batch reuses one prepared statement.
+        let mut statement = self.tx.prepare_cached(&sql).map_err(|error| {
+            let failed = failure(self.path, "cannot prepare the insert into", &error);
+            export::explain_missing_unique_key(failed, &error.to_string(), job)
+        })?;
+        bind_rows(&mut statement, cells, job.rows.columns().len(), range)
+            .map_err(|error| failure(self.path, "cannot bind the values of a row for", &error))?;
+        let changed = statement.raw_execute().map_err(|error| {
+            failure(
+                self.path,
+                &format!(
+                    "cannot write rows {}-{} of `{}` into",
+                    first + 2,
+                    first + count + 1,
+                    job.file
+                ),
+                &error,
+            )
+        })?;
+        Ok(changed as u64)
+    }
+
     /// The multi-row statement for `rows` rows.
     fn insert_sql(job: &Job<'_>, rows: usize, fresh: bool) -> String {
         let columns = job.rows.columns();
@@ -233,41 +311,16 @@ impl Transaction for Sqlite<'_> {
             .map_err(self.fail(&format!("cannot create table `{table}` in")))
     }
 
-    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<u64> {
+    fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<Written> {
         let width = job.rows.columns().len().max(1);
         let batch = (MAX_PARAMETERS / width).clamp(1, MAX_BATCH_ROWS);
-        let height = job.rows.height();
-        let mut written = 0;
-        let mut start = 0;
-        while start < height {
-            let end = (start + batch).min(height);
-            let sql = Self::insert_sql(job, end - start, fresh);
-            // Cached: every full batch reuses one prepared statement.
-            let mut statement = self.tx.prepare_cached(&sql).map_err(|error| {
-                let failed = failure(self.path, "cannot prepare the insert into", &error);
-                export::explain_missing_unique_key(failed, &error.to_string(), job)
-            })?;
-            bind_rows(&mut statement, job, start..end).map_err(|error| {
-                failure(self.path, "cannot bind the values of a row for", &error)
-            })?;
-            written += statement.raw_execute().map_err(|error| {
-                failure(
-                    self.path,
-                    &format!(
-                        "cannot write rows {}-{} of `{}` into",
-                        start + 2,
-                        end + 1,
-                        job.file
-                    ),
-                    &error,
-                )
-            })? as u64;
-            start = end;
+        match job.rows {
+            Rows::Table(table) => self.write_table(job, table, batch, fresh),
+            Rows::Csv(stream) => self.write_stream(job, stream, batch, fresh),
         }
-        Ok(written)
     }
 
-    fn record(&mut self, job: &Job<'_>) -> Result<()> {
+    fn record(&mut self, job: &Job<'_>, rows: u64) -> Result<()> {
         let sha256 = job.sha256.hex()?;
         let doing = format!("cannot record the export in table `{EXPORTS_TABLE}` of");
         self.tx
@@ -279,7 +332,7 @@ impl Transaction for Sqlite<'_> {
                 (
                     job.file_name,
                     sha256,
-                    job.rows.height() as i64,
+                    i64::try_from(rows).unwrap_or(i64::MAX),
                     job.at.format(TIMESTAMP_FORMAT).to_string(),
                     job.table_name,
                     job.mode.as_str(),
@@ -295,14 +348,14 @@ impl Transaction for Sqlite<'_> {
 /// checks and the boxing of generic parameters.
 fn bind_rows(
     statement: &mut rusqlite::CachedStatement<'_>,
-    job: &Job<'_>,
+    cells: &impl Cells,
+    width: usize,
     rows: std::ops::Range<usize>,
 ) -> rusqlite::Result<()> {
-    let width = job.rows.columns().len();
     let mut index = 1;
     for row in rows {
         for column in 0..width {
-            bind(statement, index, job.rows.cell(row, column))?;
+            bind(statement, index, cells.cell(row, column))?;
             index += 1;
         }
     }

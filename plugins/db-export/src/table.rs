@@ -41,6 +41,12 @@ pub(crate) enum Cell<'a> {
     Timestamp(i64),
 }
 
+/// Rows of cells, found by position: the whole file, or a batch of it.
+pub(crate) trait Cells {
+    /// The value of column `column` (by position) in row `row`.
+    fn cell(&self, row: usize, column: usize) -> Cell<'_>;
+}
+
 /// The whole input, typed and checked.
 pub(crate) struct Table {
     columns: Vec<FileColumn>,
@@ -95,18 +101,6 @@ impl Table {
         self.height
     }
 
-    /// The value of column `column` (by position) in row `row`.
-    pub(crate) fn cell(&self, row: usize, column: usize) -> Cell<'_> {
-        let cell = match &self.values[column] {
-            Values::Text(v) => v.get(row).map(Cell::Text),
-            Values::Float(v) => v.get(row).map(Cell::Float),
-            Values::Integer(v) => v.get(row).map(Cell::Integer),
-            Values::Boolean(v) => v.get(row).map(Cell::Boolean),
-            Values::Timestamp(v) => v.get(row).map(Cell::Timestamp),
-        };
-        cell.unwrap_or(Cell::Null)
-    }
-
     fn check_keys(&self, input: &Input, key: &str) -> Result<()> {
         let Some(index) = self.columns.iter().position(|c| c.name == key) else {
             return Ok(());
@@ -154,6 +148,19 @@ impl Table {
             seen.insert(value, row);
         }
         Ok(())
+    }
+}
+
+impl Cells for Table {
+    fn cell(&self, row: usize, column: usize) -> Cell<'_> {
+        let cell = match &self.values[column] {
+            Values::Text(v) => v.get(row).map(Cell::Text),
+            Values::Float(v) => v.get(row).map(Cell::Float),
+            Values::Integer(v) => v.get(row).map(Cell::Integer),
+            Values::Boolean(v) => v.get(row).map(Cell::Boolean),
+            Values::Timestamp(v) => v.get(row).map(Cell::Timestamp),
+        };
+        cell.unwrap_or(Cell::Null)
     }
 }
 

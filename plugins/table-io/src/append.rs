@@ -38,13 +38,38 @@ impl<'a> Record<'a> {
     /// The unquoted bytes of the field at `index` (0-based), or `None` when
     /// the record has fewer fields.
     pub fn field(&self, index: usize) -> Option<Cow<'a, [u8]>> {
-        let mut rest = self.bytes;
-        for _ in 0..index {
-            rest = &rest[field_end(rest)?..];
-            rest = rest.strip_prefix(b",")?;
+        self.raw_fields().nth(index).map(unquote)
+    }
+
+    /// The fields in order as they stand in the file, quotes and all, for
+    /// readers that check the quoting themselves.
+    pub fn raw_fields(&self) -> RawFields<'a> {
+        RawFields {
+            rest: Some(self.bytes),
         }
-        let end = field_end(rest).unwrap_or(rest.len());
-        Some(unquote(&rest[..end]))
+    }
+}
+
+/// The fields of a [`Record`], split on commas outside quotes.
+pub struct RawFields<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for RawFields<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match field_end(rest) {
+            Some(end) => {
+                self.rest = Some(&rest[end + 1..]);
+                Some(&rest[..end])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
     }
 }
 
@@ -176,9 +201,9 @@ fn header_field(name: &str) -> Cow<'_, str> {
 
 /// The column names of a header record.
 pub fn header_names(header: &Record<'_>) -> Vec<String> {
-    (0..)
-        .map_while(|index| header.field(index))
-        .map(|name| String::from_utf8_lossy(&name).into_owned())
+    header
+        .raw_fields()
+        .map(|name| String::from_utf8_lossy(&unquote(name)).into_owned())
         .collect()
 }
 

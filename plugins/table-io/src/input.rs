@@ -66,6 +66,11 @@ impl Input {
         self.frame.clone()
     }
 
+    /// The format the input's extension names.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     /// The columns and their types.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema

@@ -12,8 +12,9 @@ use polars::prelude::*;
 
 use crate::timestamp::{self, MICROS_PER_SECOND, SECONDS_PER_DAY};
 
-/// Microseconds since the Unix epoch of an RFC 3339 timestamp.
-pub(crate) fn parse_micros(text: &str) -> Option<i64> {
+/// Microseconds since the Unix epoch of an RFC 3339 timestamp, as the CSV
+/// reader parses the columns it finds to hold them.
+pub fn parse_micros(text: &str) -> Option<i64> {
     parse_utc_layout(text.as_bytes()).or_else(|| {
         chrono::DateTime::parse_from_rfc3339(text)
             .ok()

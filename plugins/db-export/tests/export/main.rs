@@ -1,6 +1,6 @@
 //! `db-export` run as a user runs it, the real binary against real
 //! databases: one suite of scenarios, each run on SQLite and on PostgreSQL,
-//! plus the cases only one of them has.
+//! plus the cases only one of them has, and SQLite's streamed load.
 //!
 //! PostgreSQL tests need `FLOW_TEST_POSTGRES_URL` (run `scripts/test`, or
 //! `eval "$(scripts/pg-throwaway)"`); without it they fail, never skip.
@@ -8,6 +8,7 @@
 mod backend;
 mod only;
 mod scenarios;
+mod stream;
 
 /// Every scenario in `scenarios`, as one test per database:
 /// `sqlite::first_load` and `postgres::first_load`.
