@@ -12,6 +12,7 @@
 //! [`Table::read`]: crate::table::Table::read
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
 
@@ -19,6 +20,7 @@ use polars::prelude::DataType;
 use table_io::append::{Record, Records};
 use table_io::{Format, Input, Result, TableError, parse_micros};
 
+use crate::digest::Hashing;
 use crate::schema::{FileColumn, SqlType};
 use crate::table::{Cell, Cells};
 
@@ -35,8 +37,9 @@ pub(crate) struct CsvStream {
 
 /// How a streamed load ended.
 pub(crate) enum Streamed {
-    /// Every row went to the database: how many.
-    Rows(u64),
+    /// Every row went to the database: how many, and the SHA-256 of the
+    /// file in hex, computed on the way.
+    Rows { rows: u64, sha256: String },
     /// The file holds something only the whole-file reader handles.
     Declined(&'static str),
 }
@@ -102,11 +105,20 @@ impl CsvStream {
                         // simply dropped.
                         let _ = recycle.send(batch);
                     }
+                    Parsed::End { sha256 } => {
+                        return Ok(Streamed::Rows {
+                            rows: rows as u64,
+                            sha256,
+                        });
+                    }
                     Parsed::Declined(reason) => return Ok(Streamed::Declined(reason)),
                     Parsed::Failed(error) => return Err(error),
                 }
             }
-            Ok(Streamed::Rows(rows as u64))
+            Err(TableError::io_message(format!(
+                "the thread reading `{}` stopped unexpectedly",
+                self.path.display()
+            )))
         })
     }
 
@@ -129,8 +141,9 @@ impl CsvStream {
                 .all(|(name, column)| *name == column.name.as_bytes()))
     }
 
-    /// The parser thread: sends batches until the file ends, the file turns
-    /// out not to suit the stream, or the loader hangs up.
+    /// The parser thread: sends batches until the file ends (then its
+    /// hash), the file turns out not to suit the stream, or the loader
+    /// hangs up.
     fn parse(&self, batch_rows: usize, parsed: &SyncSender<Parsed>, recycled: &Receiver<Batch>) {
         let outcome = self.parse_batches(batch_rows, parsed, recycled);
         let last = match outcome {
@@ -148,7 +161,8 @@ impl CsvStream {
         recycled: &Receiver<Batch>,
     ) -> Result<(), Stop> {
         let read_error = |cause| Stop::Failed(TableError::io("cannot read", &self.path, &cause));
-        let mut records = Records::open(&self.path).map_err(Stop::Failed)?;
+        let file = File::open(&self.path).map_err(read_error)?;
+        let mut records = Records::new(Hashing::new(file));
         records.next_record().map_err(read_error)?;
         let mut order = KeyOrder::default();
         let mut batch = Batch::new(self.columns.len(), batch_rows);
@@ -176,7 +190,10 @@ impl CsvStream {
                 .send(Parsed::Batch(batch))
                 .map_err(|_| Stop::LoaderGone)?;
         }
-        Ok(())
+        let sha256 = records.into_inner().finish();
+        parsed
+            .send(Parsed::End { sha256 })
+            .map_err(|_| Stop::LoaderGone)
     }
 }
 
@@ -196,6 +213,7 @@ fn streamed_type(dtype: &DataType) -> Option<SqlType> {
 /// What the parser thread sends.
 enum Parsed {
     Batch(Batch),
+    End { sha256: String },
     Declined(&'static str),
     Failed(TableError),
 }

@@ -128,7 +128,11 @@ fn run(args: &Args) -> Result<()> {
         .input
         .file_name()
         .map_or_else(|| file.clone(), |name| name.to_string_lossy().into_owned());
-    let sha256 = FileDigest::start(&args.input);
+    // A stream hashes the file as it reads it; anything else reads it twice.
+    let sha256 = match stream {
+        Some(_) => FileDigest::expected(&args.input),
+        None => FileDigest::start(&args.input),
+    };
     let database = target.shown();
     let mut job = Job {
         file: &file,
@@ -144,6 +148,7 @@ fn run(args: &Args) -> Result<()> {
     let mut outcome = export(&target, &job)?;
     if let Outcome::Declined(reason) = outcome {
         eprintln!("db-export: `{file}` is read whole instead of streamed: {reason}");
+        sha256.start_thread();
         second = Table::read(&input, &args.key)?;
         job.rows = Rows::Table(&second);
         outcome = export(&target, &job)?;

@@ -111,9 +111,9 @@ fn unquote(field: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// Reads a CSV file record by record, in blocks.
-pub struct Records {
-    file: File,
+/// Reads CSV records, in blocks, from a file or any other reader.
+pub struct Records<R = File> {
+    reader: R,
     buffer: Vec<u8>,
     start: usize,
     end: usize,
@@ -124,13 +124,26 @@ impl Records {
     /// Opens `path` for reading records.
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|cause| TableError::io("cannot read", path, &cause))?;
-        Ok(Self {
-            file,
+        Ok(Self::new(file))
+    }
+}
+
+impl<R: Read> Records<R> {
+    /// Reads records from `reader`, which is read once, front to back, to
+    /// its end.
+    pub fn new(reader: R) -> Self {
+        Self {
+            reader,
             buffer: vec![0; BLOCK],
             start: 0,
             end: 0,
             at_end: false,
-        })
+        }
+    }
+
+    /// The reader back, for what it kept of the bytes it gave.
+    pub fn into_inner(self) -> R {
+        self.reader
     }
 
     /// The next record and its line end (`\n`, `\r\n`, or empty for a last
@@ -182,7 +195,7 @@ impl Records {
         if self.end == self.buffer.len() {
             self.buffer.resize(self.buffer.len() * 2, 0);
         }
-        let read = self.file.read(&mut self.buffer[self.end..])?;
+        let read = self.reader.read(&mut self.buffer[self.end..])?;
         self.end += read;
         self.at_end = read == 0;
         Ok(scanned)

@@ -2,6 +2,8 @@
 //! whole-file reader stores, and when it gives way late in a file, nothing
 //! it wrote may remain.
 
+use sha2::{Digest, Sha256};
+
 use crate::backend::{Backend, TestResult, stderr};
 
 const STREAMED: &str = "read as it loads";
@@ -52,6 +54,11 @@ fn a_sorted_file_is_streamed_and_stores_what_the_whole_file_reader_stores() -> T
         "{}",
         stderr(&run)
     );
+    let hash: String = Sha256::digest(std::fs::read(&sorted)?)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(db.exports("streamed")?[0][1], Some(hash));
     let reversed = db.file("reversed.csv", &csv(ROWS.iter().rev().copied()))?;
     let run = db.export(&reversed, &["--table", "whole"])?.success();
     assert!(
