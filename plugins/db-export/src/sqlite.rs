@@ -388,8 +388,8 @@ fn bind(
 }
 
 /// The text of the last timestamp written: a merged file's `time_started`
-/// is one instant on every row, so it is written once, not once a row (a
-/// twentieth of a load's time in the profile).
+/// holds one or two instants, mostly the same from one row to the next, so
+/// most rows reuse the text instead of writing it again.
 #[derive(Default)]
 struct TimestampText {
     micros: Option<i64>,
