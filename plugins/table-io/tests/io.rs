@@ -78,6 +78,25 @@ fn datetimes_in_csv_are_rfc3339_utc() -> TestResult {
 }
 
 #[test]
+fn csv_dates_are_still_inferred_beside_timestamps_and_codes() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = write_file(
+        &dir,
+        "in.csv",
+        b"isin,day,time_started,note\nLU1,2026-01-31,2026-11-22T08:00:00Z,a-1\nLU2,2026-02-01,2026-11-22T08:00:00Z,b.2\n",
+    )?;
+    let schema = Input::open(&path)?.schema().clone();
+    assert_eq!(schema.get("isin"), Some(&DataType::String));
+    assert_eq!(schema.get("day"), Some(&DataType::Date));
+    assert!(matches!(
+        schema.get("time_started"),
+        Some(DataType::Datetime(_, _))
+    ));
+    assert_eq!(schema.get("note"), Some(&DataType::String));
+    Ok(())
+}
+
+#[test]
 fn a_failed_write_leaves_neither_output_nor_temporary_file() -> TestResult {
     let dir = tempfile::tempdir()?;
     let mut text = String::from("isin,nav\n");
