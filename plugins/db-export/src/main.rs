@@ -128,7 +128,8 @@ fn run(args: &Args) -> Result<()> {
         .input
         .file_name()
         .map_or_else(|| file.clone(), |name| name.to_string_lossy().into_owned());
-    // A stream hashes the file as it reads it; anything else reads it twice.
+    // A stream hashes the bytes it reads; a file read whole is hashed on a
+    // thread of its own meanwhile.
     let sha256 = match stream {
         Some(_) => FileDigest::expected(&args.input),
         None => FileDigest::start(&args.input),
