@@ -131,15 +131,8 @@ pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Outcome>
             true
         }
         (Some(columns), Mode::Upsert) => {
-            if let Err(error) = check_columns(job, columns, dialect) {
-                return match job.rows {
-                    // Only the whole file tells which columns are empty
-                    // throughout, which the check forgives.
-                    Rows::Csv(_) => {
-                        Ok(Outcome::Declined("the table's columns need a closer check"))
-                    }
-                    Rows::Table(_) => Err(error),
-                };
+            if let Some(reason) = check_existing(job, columns, dialect)? {
+                return Ok(Outcome::Declined(reason));
             }
             false
         }
@@ -197,6 +190,21 @@ pub(crate) fn explain_missing_unique_key(
         key = job.key,
         table = job.table_name
     ))
+}
+
+/// Checks the table's columns against the file's: an error for a file
+/// read whole; for a stream, a reason to decline, since only the whole file
+/// tells which columns are empty throughout, which the check forgives.
+fn check_existing(
+    job: &Job<'_>,
+    columns: &[TableColumn],
+    dialect: Dialect,
+) -> Result<Option<&'static str>> {
+    match (check_columns(job, columns, dialect), job.rows) {
+        (Ok(()), _) => Ok(None),
+        (Err(_), Rows::Csv(_)) => Ok(Some("the table's columns need a closer check")),
+        (Err(error), Rows::Table(_)) => Err(error),
+    }
 }
 
 fn check_columns(job: &Job<'_>, columns: &[TableColumn], dialect: Dialect) -> Result<()> {

@@ -142,3 +142,32 @@ fn a_late_repeated_key_leaves_an_existing_table_as_it_was() -> TestResult {
     assert_eq!(db.exports("twice")?.len(), 1);
     Ok(())
 }
+
+/// A column the file leaves empty throughout fits a table column of any
+/// type; only the whole file tells, so the stream gives way to it.
+#[test]
+fn an_empty_column_fits_the_table_through_the_whole_reader() -> TestResult {
+    let db = Backend::sqlite()?;
+    let first = db.file("notes.csv", "isin,note\nK1,1.5\n")?;
+    db.export(&first, &[])?.success();
+    db.file("notes.csv", "isin,note\nK1,\nK2,\n")?;
+    let run = db.export(&first, &[])?.success();
+    assert!(
+        stderr(&run).contains("the table's columns need a closer check"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(
+        stderr(&run).contains("2 rows, 1 inserted, 1 updated"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        db.rows("notes", &["isin", "note"])?,
+        [
+            [Some("K1".to_string()), None],
+            [Some("K2".to_string()), None]
+        ]
+    );
+    Ok(())
+}
