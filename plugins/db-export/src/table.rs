@@ -6,17 +6,11 @@
 //! chunk, cast once to the type its SQL column gets: a cell is read in
 //! place, so loading 10 million rows allocates nothing per cell.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
-use table_io::{Input, Result, TableError, input_error};
+use table_io::{Input, Result, TableError, first_repeated, input_error, row_list};
 
 use crate::schema::{FileColumn, SqlType};
-
-/// How many rows of a repeated or missing key an error lists.
-const ROWS_SHOWN: usize = 5;
 
 /// The values of one column, converted once to the type the SQL column
 /// gets, in one chunk so that a cell is found by index.
@@ -112,16 +106,18 @@ impl Table {
     }
 
     /// The exact, slower check, run only when the fast one found something:
-    /// names the empty or repeated keys and their rows.
+    /// names the empty or repeated keys and their rows (the repeated ones
+    /// located by table-io, as job-merge locates them).
     fn find_bad_keys(&self, input: &Input, key: &str, index: usize) -> Result<()> {
         let file = input.path().display();
         let missing: Vec<usize> = (0..self.height)
             .filter(|&row| self.cell(row, index) == Cell::Null)
             .collect();
         if let Some(&first) = missing.first() {
+            let rows = missing.iter().map(|&row| input.row_number(row));
             return Err(TableError::invalid_data(format!(
                 "`{file}`: key column `{key}` is empty in {} ({} in all)",
-                row_list(input, &missing),
+                row_list(rows, missing.len()),
                 missing.len()
             ))
             .with_hint(format!(
@@ -129,25 +125,18 @@ impl Table {
                 input.row_number(first)
             )));
         }
-        let mut seen: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(self.height);
-        for row in 0..self.height {
-            let value = self.cell(row, index).key_text();
-            if let Some(&first) = seen.get(&value) {
-                let rows: Vec<usize> = std::iter::once(first)
-                    .chain((row..self.height).filter(|&r| self.cell(r, index).key_text() == value))
-                    .collect();
-                return Err(TableError::invalid_data(format!(
-                    "`{file}`: key `{key}` value {value:?} appears {} times ({}); each key must appear once",
-                    rows.len(),
-                    row_list(input, &rows)
-                ))
-                .with_hint(format!(
-                    "remove the repeated rows from `{file}`, or name a column that is unique with `--key`"
-                )));
-            }
-            seen.insert(value, row);
-        }
-        Ok(())
+        let Some(repeated) = first_repeated(input, key)? else {
+            return Ok(());
+        };
+        Err(TableError::invalid_data(format!(
+            "`{file}`: key `{key}` value {:?} appears {} times ({}); each key must appear once",
+            repeated.value,
+            repeated.count,
+            repeated.row_list()
+        ))
+        .with_hint(format!(
+            "remove the repeated rows from `{file}`, or name a column that is unique with `--key`"
+        )))
     }
 }
 
@@ -168,7 +157,7 @@ impl Values {
     /// True when no value is missing and none repeats. Keys in increasing
     /// order (the usual merged file) need one pass without hashing; others
     /// go through polars' parallel `n_unique`. False only means "look
-    /// closer": values equal as numbers may still differ as text.
+    /// closer": the exact check decides and names what it finds.
     fn surely_unique_and_present(&self) -> bool {
         let (nulls, len) = match self {
             Self::Text(v) => (v.null_count(), v.len()),
@@ -210,36 +199,6 @@ fn strictly_increasing<T: PartialOrd>(mut values: impl Iterator<Item = Option<T>
         }
     }
     true
-}
-
-impl<'a> Cell<'a> {
-    /// The value as text, to compare keys and to name them in messages.
-    fn key_text(self) -> Cow<'a, str> {
-        match self {
-            Cell::Null => Cow::Borrowed(""),
-            Cell::Text(text) => Cow::Borrowed(text),
-            Cell::Float(x) => Cow::Owned(x.to_string()),
-            Cell::Integer(i) => Cow::Owned(i.to_string()),
-            Cell::Boolean(b) => Cow::Owned(b.to_string()),
-            Cell::Timestamp(micros) => Cow::Owned(micros.to_string()),
-        }
-    }
-}
-
-/// "rows 2, 5" with at most [`ROWS_SHOWN`] rows, as the user numbers them.
-fn row_list(input: &Input, indexes: &[usize]) -> String {
-    let shown: Vec<String> = indexes
-        .iter()
-        .take(ROWS_SHOWN)
-        .map(|&index| input.row_number(index).to_string())
-        .collect();
-    let more = if indexes.len() > ROWS_SHOWN {
-        ", …"
-    } else {
-        ""
-    };
-    let noun = if indexes.len() == 1 { "row" } else { "rows" };
-    format!("{noun} {}{more}", shown.join(", "))
 }
 
 /// The instant `micros` after the Unix epoch, when chrono can represent it.
@@ -312,11 +271,5 @@ mod tests {
         assert!(text(&[]).surely_unique_and_present());
         let ints = Values::Integer(Int64Chunked::from_slice("k".into(), &[3, 1, 3]));
         assert!(!ints.surely_unique_and_present());
-    }
-
-    #[test]
-    fn keys_compare_as_text() {
-        assert_eq!(Cell::Integer(7).key_text(), "7");
-        assert_eq!(Cell::Text("LU1").key_text(), "LU1");
     }
 }

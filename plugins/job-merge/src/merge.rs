@@ -3,7 +3,7 @@
 
 use polars::lazy::dsl::min_horizontal;
 use polars::prelude::*;
-use table_io::{Input, Result, TableError, find_column, input_error};
+use table_io::{Input, Result, TableError, find_column, first_repeated};
 
 use crate::fill::Fill;
 
@@ -11,8 +11,6 @@ use crate::fill::Fill;
 const RIGHT_SUFFIX: &str = "_right";
 const DEFAULT_FILL: (&str, &str) = ("subscriptions", "0");
 const DEFAULT_EARLIEST: &str = "time_started";
-/// How many rows of a repeated key an error lists.
-const ROWS_SHOWN: u32 = 5;
 
 /// A merge checked against the two tables' schemas.
 pub struct MergeSpec {
@@ -157,55 +155,15 @@ fn keep_earliest(joined: LazyFrame, column: &str) -> LazyFrame {
 /// first such key in file order and the rows that hold it. A pass over the
 /// right table: run it only once the join has refused.
 pub fn check_unique_keys(right: &Input, on: &str) -> Result<()> {
-    let explain = |error: PolarsError| input_error(right, &error);
-    let repeated = right
-        .frame()
-        .with_row_index("index", None)
-        .filter(col(on).is_not_null())
-        .group_by([col(on)])
-        .agg([col("index").min().alias("first"), len().alias("count")])
-        .filter(col("count").gt(lit(1)))
-        .sort(["first"], SortMultipleOptions::default())
-        .select([col(on).cast(DataType::String), col("count")])
-        .first()
-        .collect()
-        .map_err(explain)?;
-    let key = repeated
-        .column(on)
-        .ok()
-        .and_then(|c| c.str().ok()?.iter().next().flatten().map(str::to_string));
-    let Some(key) = key else {
+    let Some(repeated) = first_repeated(right, on)? else {
         return Ok(());
     };
-    let count = repeated
-        .column("count")
-        .ok()
-        .and_then(|c| c.idx().ok()?.iter().next().flatten())
-        .unwrap_or(2);
-    let rows = right
-        .frame()
-        .with_row_index("index", None)
-        .filter(col(on).cast(DataType::String).eq(lit(key.as_str())))
-        .select([col("index")])
-        .limit(ROWS_SHOWN)
-        .collect()
-        .map_err(explain)?;
-    let rows: Vec<String> = rows
-        .column("index")
-        .ok()
-        .and_then(|c| {
-            c.idx().ok().map(|ids| {
-                ids.iter()
-                    .flatten()
-                    .map(|i| right.row_number(i as usize).to_string())
-                    .collect()
-            })
-        })
-        .unwrap_or_default();
     Err(TableError::invalid_data(format!(
-        "`{}`: key `{on}` value {key:?} appears {count} times (rows {}); a key must be unique in the right table",
+        "`{}`: key `{on}` value {:?} appears {} times ({}); a key must be unique in the right table",
         right.path().display(),
-        rows.join(", ")
+        repeated.value,
+        repeated.count,
+        repeated.row_list()
     ))
     .with_hint(format!(
         "remove the repeated rows from `{}`, or join on a column that is unique there with `--on`",

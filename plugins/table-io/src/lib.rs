@@ -20,7 +20,7 @@ mod rfc3339;
 pub mod timestamp;
 mod xlsx;
 
-pub use column::{find_column, input_error, numeric_column};
+pub use column::{Repeated, find_column, first_repeated, input_error, numeric_column, row_list};
 pub use error::{ErrorKind, TableError};
 pub use format::Format;
 pub use input::Input;
