@@ -6,6 +6,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# How the bundled SQLite is compiled (see docs/performance-export.md).
+COPY .cargo .cargo
 COPY host host
 COPY plugins plugins
 COPY tests tests
