@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use table_io::{Input, Output, Result, run_job};
+use table_io::{Input, Output, OutputArg, Result, run_job};
 
 use crate::fill::Fill;
 use crate::merge::MergeSpec;
@@ -34,10 +34,8 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     right: PathBuf,
 
-    /// Where to write the result; its extension (.csv, .xlsx, .parquet)
-    /// chooses the format. The folder must exist.
-    #[arg(long, value_name = "PATH")]
-    output: PathBuf,
+    #[command(flatten)]
+    output: OutputArg,
 
     /// The key column, present in both tables; unique in the right one.
     #[arg(long, value_name = "COLUMN", default_value = "isin")]
@@ -60,7 +58,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let output = Output::new(&args.output)?;
+    let output = Output::new(&args.output.path)?;
     let left = Input::open(&args.input)?;
     let right = Input::open(&args.right)?;
     let spec = MergeSpec::resolve(

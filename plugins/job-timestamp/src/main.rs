@@ -7,13 +7,12 @@
 
 mod timestamp;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use table_io::append::{AppendOutcome, append_column};
-use table_io::{Input, Output, Result, format_micros, run_job};
+use table_io::{Input, InputArg, Output, OutputArg, Result, format_micros, run_job};
 
 /// Adds the processing start time (UTC) to every row of a table.
 ///
@@ -23,14 +22,11 @@ use table_io::{Input, Output, Result, format_micros, run_job};
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The table to read: a .csv, .xlsx or .parquet file.
-    #[arg(long, value_name = "PATH")]
-    input: PathBuf,
+    #[command(flatten)]
+    input: InputArg,
 
-    /// Where to write the result; its extension (.csv, .xlsx, .parquet)
-    /// chooses the format. The folder must exist.
-    #[arg(long, value_name = "PATH")]
-    output: PathBuf,
+    #[command(flatten)]
+    output: OutputArg,
 
     /// The column that receives the time; an existing column of that name
     /// is replaced.
@@ -50,17 +46,17 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args, started: DateTime<Utc>) -> Result<()> {
-    let output = Output::new(&args.output)?;
-    Input::check(&args.input)?;
+    let output = Output::new(&args.output.path)?;
+    Input::check(&args.input.path)?;
     let at = args.at.unwrap_or(started);
     let mut stamp = String::new();
     format_micros(at.timestamp_micros(), &mut stamp);
-    let appended = append_column(&args.input, &output, &args.column, |_, field| {
+    let appended = append_column(&args.input.path, &output, &args.column, |_, field| {
         field.extend_from_slice(stamp.as_bytes());
         Ok(())
     })?;
     if appended == AppendOutcome::NotApplicable {
-        let input = Input::open(&args.input)?;
+        let input = Input::open(&args.input.path)?;
         let frame = timestamp::add_timestamp(input.frame(), &args.column, at);
         output.write(frame, &[&input])?;
     }

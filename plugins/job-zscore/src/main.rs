@@ -3,12 +3,14 @@
 mod fast;
 mod zscore;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 use table_io::append::AppendOutcome;
-use table_io::{Format, Input, Output, Result, TableError, numeric_column, run_job};
+use table_io::{
+    Format, Input, InputArg, Output, OutputArg, Result, TableError, numeric_column, run_job,
+};
 use zscore::Stats;
 
 /// Adds the z-score of a numeric column: (x - mean) / std.
@@ -24,14 +26,11 @@ use zscore::Stats;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The table to read: a .csv, .xlsx or .parquet file.
-    #[arg(long, value_name = "PATH")]
-    input: PathBuf,
+    #[command(flatten)]
+    input: InputArg,
 
-    /// Where to write the result; its extension (.csv, .xlsx, .parquet)
-    /// chooses the format. The folder must exist.
-    #[arg(long, value_name = "PATH")]
-    output: PathBuf,
+    #[command(flatten)]
+    output: OutputArg,
 
     /// The numeric column to score.
     #[arg(long, value_name = "NAME", default_value = "nav")]
@@ -53,8 +52,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let output = Output::new(&args.output)?;
-    Input::check(&args.input)?;
+    let output = Output::new(&args.output.path)?;
+    Input::check(&args.input.path)?;
     let into = args
         .into
         .clone()
@@ -78,23 +77,23 @@ fn run(args: &Args) -> Result<()> {
 /// CSV to CSV by streaming bytes, without polars; `None` when the input is
 /// not plain enough for it and nothing was written.
 fn fast_path(args: &Args, output: &Output, into: &str) -> Result<Option<Stats>> {
-    if Format::of(&args.input)? != Format::Csv || Format::of(output.path())? != Format::Csv {
+    if Format::of(&args.input.path)? != Format::Csv || Format::of(output.path())? != Format::Csv {
         return Ok(None);
     }
-    let Some((index, moments)) = fast::moments(&args.input, &args.column)? else {
+    let Some((index, moments)) = fast::moments(&args.input.path, &args.column)? else {
         return Ok(None);
     };
     let stats = moments
         .stats(args.ddof)
-        .ok_or_else(|| too_few_values(&args.input, args))?;
-    let appended = fast::append_scores(&args.input, output, index, into, |x| stats.score(x))?;
+        .ok_or_else(|| too_few_values(&args.input.path, args))?;
+    let appended = fast::append_scores(&args.input.path, output, index, into, |x| stats.score(x))?;
     Ok((appended == AppendOutcome::Written).then_some(stats))
 }
 
 /// Any format through polars: statistics in one streaming pass, scores in
 /// a second.
 fn general_path(args: &Args, output: &Output, into: &str) -> Result<Stats> {
-    let input = Input::open(&args.input)?;
+    let input = Input::open(&args.input.path)?;
     let values = numeric_column(&input, &args.column, "--column")?;
     let stats = Stats::of(input.frame(), values.clone(), args.ddof)
         .map_err(|error| table_io::input_error(&input, &error))?

@@ -8,6 +8,7 @@
 //! built on it runs the same by hand as under `flow`.
 
 pub mod append;
+mod cli;
 mod column;
 mod csv;
 mod error;
@@ -20,6 +21,7 @@ mod rfc3339;
 pub mod timestamp;
 mod xlsx;
 
+pub use cli::{InputArg, OutputArg};
 pub use column::{Repeated, find_column, first_repeated, input_error, numeric_column, row_list};
 pub use error::{ErrorKind, TableError};
 pub use format::Format;
