@@ -1,7 +1,10 @@
 //! What can be checked of the Docker image without a Docker engine: the
 //! crontab line parses, every path the Dockerfile copies exists, every binary
-//! it ships is a workspace binary, and the command cron runs in the image
-//! carries the sample flow through when started directly on this machine.
+//! it ships is a workspace binary, the runtime stage builds without the Rust
+//! stage, and the command cron runs in the image carries the sample flow
+//! through when started directly on this machine with cron's empty
+//! environment and the saved one. scripts/docker-test builds and runs the
+//! image itself.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,6 +101,15 @@ fn workspace_binaries() -> Vec<String> {
         .collect()
 }
 
+/// The shell command of the crontab's one schedule line.
+fn cron_command(crontab: &str) -> String {
+    let line = schedule_lines(crontab)[0];
+    line.split_whitespace()
+        .skip(6)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn the_crontab_runs_flow_every_minute_as_user_flow() {
     let crontab = read("crontab");
@@ -114,7 +126,47 @@ fn the_crontab_runs_flow_every_minute_as_user_flow() {
     }
     assert_eq!(&fields[..5], ["*"; 5], "flow must run every minute");
     assert_eq!(fields[5], "flow", "the cron.d user field");
-    assert_eq!(&fields[6..9], ["/usr/local/bin/flow", "run", "/flow"]);
+    let command = cron_command(&crontab);
+    assert!(
+        command.starts_with("{ . /run/flow/env && "),
+        "a pass first reads the container's environment: {command}"
+    );
+    assert!(
+        command.contains(r#"/usr/local/bin/flow run "$FLOW_DIR""#),
+        "a pass runs the folder FLOW_DIR names: {command}"
+    );
+    let entrypoint = read("docker/entrypoint");
+    for path in ["$run/env", "$run/stdout"] {
+        assert!(
+            entrypoint.contains(path) && entrypoint.contains("run=/run/flow"),
+            "the entry point makes {path}, which the crontab uses"
+        );
+    }
+}
+
+#[test]
+fn the_runtime_stage_comes_first_and_needs_no_build() {
+    let dockerfile = read("Dockerfile");
+    let stages: Vec<&str> = dockerfile
+        .lines()
+        .filter(|line| line.starts_with("FROM "))
+        .collect();
+    assert_eq!(
+        stages.first().copied(),
+        Some("FROM debian:bookworm-slim AS runtime"),
+        "scripts/docker-test builds --target runtime with the legacy builder, \
+         which builds every stage before the target: {stages:?}"
+    );
+    let start = dockerfile
+        .find("FROM debian:bookworm-slim AS runtime")
+        .expect("the runtime stage");
+    let rest = &dockerfile[start + 1..];
+    let runtime = &rest[..rest.find("\nFROM ").unwrap_or(rest.len())];
+    assert!(
+        !runtime.contains("--from="),
+        "the runtime stage must not need another stage"
+    );
+    assert_eq!(stages.last().copied(), Some("FROM runtime"));
 }
 
 #[test]
@@ -159,27 +211,31 @@ fn every_binary_the_image_ships_is_a_workspace_binary() {
 
 #[test]
 fn the_command_cron_runs_in_the_image_carries_the_sample_flow_through() {
-    let crontab = read("crontab");
-    let line = schedule_lines(&crontab)[0];
-    let command: String = line
-        .split_whitespace()
-        .skip(6)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command = cron_command(&read("crontab"));
     let flow = sample();
+    // What the entry point saves: here only FLOW_DIR, so the pass can know
+    // its folder from that file alone (cron passes no environment on).
+    let env_file = flow.path("env");
+    std::fs::write(
+        &env_file,
+        format!("export FLOW_DIR='{}'\n", flow.root().display()),
+    )
+    .expect("write the saved environment");
     let command = command
         .replace(
             "/usr/local/bin/flow",
             &bin_dir().join("flow").display().to_string(),
         )
-        .replace(" /flow ", &format!(" {} ", flow.root().display()))
+        .replace("/run/flow/env", &env_file.display().to_string())
         .replace(
-            "/var/log/flow/cron.log",
+            "/run/flow/stdout",
             &flow.path("cron.log").display().to_string(),
         );
     let status = Command::new("sh")
         .arg("-c")
         .arg(&command)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .status()
         .expect("sh runs");
     assert!(status.success(), "`{command}` failed");
