@@ -3,13 +3,15 @@
 //! scripts) that runs the real `flow` binary and reads back stdout, stderr,
 //! the exit code, files and `flow status --json`.
 //!
-//! Binaries come from the target folder these tests were built into, so the
-//! workspace must be built first; nothing here builds anything.
+//! Binaries come from the target folder these tests were built into; the
+//! first use in a test process has cargo bring them up to date there, so
+//! an edit of the host or a job is never tested against a stale binary.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -40,21 +42,54 @@ if [ -n "$right" ]; then cat "$right" >> "$out"; fi
 echo "by $FLOW_JOB" >> "$out"
 "#;
 
-/// The target folder holding the built binaries (`target/<profile>/`).
+/// The target folder holding the built binaries (`target/<profile>/`),
+/// rebuilt by cargo once per test process.
 pub fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    // target/<profile>/deps/e2e-<hash>
-    let dir = exe
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test binary has a path");
+            // target/<profile>/deps/e2e-<hash>
+            let dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("the test binary lives in target/<profile>/deps")
+                .to_path_buf();
+            build_binaries(&dir);
+            dir
+        })
+        .clone()
+}
+
+/// `cargo build --workspace --bins` into the profile folder `dir`.
+fn build_binaries(dir: &Path) {
+    let name = dir.file_name().and_then(|name| name.to_str());
+    let profile = match name {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let target = dir
         .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps")
-        .to_path_buf();
+        .expect("a profile folder lies in a target folder");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--workspace",
+            "--bins",
+            "--quiet",
+            "--profile",
+            profile,
+        ])
+        .arg("--target-dir")
+        .arg(target)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdin(Stdio::null())
+        .status()
+        .expect("run cargo build");
     assert!(
-        dir.join("flow").is_file(),
-        "no `flow` binary in {}: run `cargo build --workspace` first",
-        dir.display()
+        status.success(),
+        "cargo build --workspace --bins failed: the binaries under test would be stale"
     );
-    dir
 }
 
 pub fn flow_bin() -> PathBuf {

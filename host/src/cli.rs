@@ -1,6 +1,6 @@
 //! The command line: clap definitions, flow-folder resolution, and dispatch
-//! of each verb to the module that does it. Holds no logic of its own
-//! beyond choosing what to print and which exit code to return.
+//! of each verb to the module that does it. The only place that prints a
+//! command's result and chooses the exit code.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,9 +9,12 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, FlowDir};
 use crate::error::{Error, exit};
+use crate::exec::LocalExecutor;
 use crate::items;
-use crate::plan::{Known, Scan, nanos_since_epoch, plan_all};
-use crate::run::{Summary, dot_flow, run_once};
+use crate::layout::Layout;
+use crate::plan::{self, Known};
+use crate::run::{Summary, run_pass};
+use crate::scan::{Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
 use crate::state::State;
 use crate::status;
@@ -78,7 +81,7 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 }
 
 /// Parses the command line, runs it, and returns the exit code.
-pub(crate) fn main() -> i32 {
+pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing();
     match cli.execute() {
@@ -108,12 +111,12 @@ impl Cli {
             Command::Run { dir } => {
                 let shutdown = Shutdown::install();
                 let config = Config::load(flow_dir(base, dir)?)?;
-                let summary = run_once(&config, &shutdown)?;
+                let summary = run_pass(&config, &LocalExecutor, &shutdown)?;
                 Ok(report_pass(&config, &summary, &shutdown))
             }
             Command::Watch { dir, interval } => {
                 let shutdown = Shutdown::install();
-                crate::run::watch(flow_dir(base, dir)?, interval, &shutdown)
+                crate::run::watch(flow_dir(base, dir)?, interval, &LocalExecutor, &shutdown)
             }
             Command::Status { dir, json } => {
                 let config = Config::load(flow_dir(base, dir)?)?;
@@ -127,13 +130,12 @@ impl Cli {
             }
             Command::Plan { dir } => {
                 let config = Config::load(flow_dir(base, dir)?)?;
-                let state = State::open(&dot_flow(&config))?;
-                let records = state.items()?;
-                let jobs: Vec<_> = config.jobs.iter().collect();
-                let scan = Scan::read(&config, &jobs);
+                let state = State::open(&Layout::new(&config.dir.path))?;
+                let known = Known::new(state.items()?);
+                let mut scan = Scan::new(&config.dir.path);
                 let now = nanos_since_epoch(std::time::SystemTime::now());
-                let plans = plan_all(&config, &scan, &Known::new(&records), now);
-                emit(crate::plan::render(&plans));
+                let plan = plan::plan(&config, &mut scan, &known, now, &Default::default());
+                emit(plan::render(&config, &plan));
                 Ok(exit::SUCCESS)
             }
             Command::Check { dir } => {
@@ -149,15 +151,32 @@ impl Cli {
             }
             Command::Retry { words } => {
                 let (dir, rest) = split_flow_dir(base, &words, 1)?;
-                items::retry(&Config::load(dir)?, rest)
+                let rearmed = items::retry(&Config::load(dir)?, rest)?;
+                emit(if rearmed.items.is_empty() {
+                    format!(
+                        "nothing to re-arm: no item of `{}` is in error\n",
+                        rearmed.job
+                    )
+                } else {
+                    format!(
+                        "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them\n",
+                        rearmed.items.len(),
+                        rearmed.job,
+                        rearmed.items.join(", ")
+                    )
+                });
+                Ok(exit::SUCCESS)
             }
             Command::Logs { words } => {
                 let (dir, rest) = split_flow_dir(base, &words, 2)?;
-                items::logs(&Config::load(dir)?, rest)
+                emit(items::logs(&Config::load(dir)?, rest)?);
+                Ok(exit::SUCCESS)
             }
             Command::Serve { dir, addr } => crate::serve::serve(flow_dir(base, dir)?, addr),
             Command::Init { dir } => {
-                crate::init::init(&base.map_or_else(|| dir.clone(), |base| base.join(&dir)))
+                let dir = base.map_or_else(|| dir.clone(), |base| base.join(&dir));
+                emit(crate::init::init(&dir)?);
+                Ok(exit::SUCCESS)
             }
         }
     }
@@ -165,7 +184,7 @@ impl Cli {
 
 /// Writes to stdout; a reader that went away (`flow status | head`) is not
 /// an error worth a panic.
-pub(crate) fn emit(text: impl AsRef<[u8]>) {
+fn emit(text: impl AsRef<[u8]>) {
     use std::io::Write as _;
     let _ = std::io::stdout().lock().write_all(text.as_ref());
 }

@@ -14,15 +14,15 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
+use crate::diag::{ConfigError, Diagnostic, SourceFile, Span, did_you_mean};
 use crate::error::Error;
 use crate::pattern::{Pattern, PatternError, is_identifier};
 use locate::Locator;
 
 pub(crate) const FILE_NAME: &str = "flow.yaml";
 const TOP_KEYS: [&str; 6] = ["settle", "retries", "timeout", "grace", "parallel", "jobs"];
-const JOB_KEYS: [&str; 8] = [
-    "name", "run", "source", "target", "inputs", "args", "timeout", "retries",
+const JOB_KEYS: [&str; 9] = [
+    "name", "run", "source", "target", "inputs", "args", "timeout", "retries", "parallel",
 ];
 /// Option names the host passes itself; an input or arg may not take them.
 const RESERVED: [&str; 2] = ["input", "output"];
@@ -87,31 +87,11 @@ pub(crate) struct Job {
     pub(crate) args: Vec<(String, String)>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
-}
-
-/// Everything wrong with one `flow.yaml`.
-#[derive(Debug)]
-pub(crate) struct ConfigError {
-    pub(crate) file: SourceFile,
-    pub(crate) diagnostics: Vec<Diagnostic>,
-}
-
-impl ConfigError {
-    pub(crate) fn render(&self) -> String {
-        let mut out: Vec<String> = self
-            .diagnostics
-            .iter()
-            .map(|diagnostic| diagnostic.render(&self.file))
-            .collect();
-        if self.diagnostics.len() > 1 {
-            out.push(format!(
-                "error: {} has {} errors\n",
-                self.file.display,
-                self.diagnostics.len()
-            ));
-        }
-        out.join("\n")
-    }
+    /// At most this many runs of this job at once, within the flow's `parallel`.
+    pub(crate) parallel: Option<usize>,
+    /// How many jobs feed this one, transitively, on its longest chain: 0
+    /// for a job reading only what no job writes. Later stages run first.
+    pub(crate) stage: usize,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +117,7 @@ struct RawJob {
     args: serde_yaml::Mapping,
     timeout: Option<Value>,
     retries: Option<u32>,
+    parallel: Option<usize>,
 }
 
 /// How an executable named in `run:` is found; injected so tests need no PATH.
@@ -417,7 +398,7 @@ impl Checker<'_> {
         let args = self.args(n, raw);
         if let Some(source) = &source {
             let mut defined: Vec<&str> = Vec::new();
-            for wildcard in source.file.wildcards() {
+            for wildcard in source.wildcards() {
                 if !defined.contains(&wildcard) {
                     defined.push(wildcard);
                 }
@@ -430,7 +411,7 @@ impl Checker<'_> {
                 uses.insert(0, (None, "target", target));
             }
             for (parent, key, pattern) in uses {
-                for wildcard in pattern.file.wildcards() {
+                for wildcard in pattern.wildcards() {
                     if !defined.contains(&wildcard) {
                         self.unknown_wildcard(n, &raw.name, parent, key, wildcard, &defined);
                     }
@@ -457,7 +438,23 @@ impl Checker<'_> {
             args,
             timeout: job_timeout,
             retries: raw.retries.unwrap_or(retries),
+            parallel: self.job_parallel(n, raw),
+            stage: 0,
         })
+    }
+
+    fn job_parallel(&mut self, n: usize, raw: &RawJob) -> Option<usize> {
+        if raw.parallel == Some(0) {
+            let span = self.locate.job_value(n, None, "parallel");
+            self.push(
+                Diagnostic::new(
+                    format!("job `{}`: `parallel` must be at least 1", raw.name),
+                    span,
+                )
+                .hint("write how many runs of this job may run at once, or leave it out"),
+            );
+        }
+        raw.parallel
     }
 
     fn unknown_wildcard(
@@ -559,16 +556,22 @@ impl Checker<'_> {
             .map(|(_, job)| Links {
                 reads: std::iter::once(&job.source)
                     .chain(job.inputs.iter().map(|(_, pattern)| pattern))
-                    .map(|pattern| pattern.folder.clone())
+                    .map(Reach::of)
                     .collect(),
-                writes: job.target.folder.clone(),
+                writes: Reach::of(&job.target),
             })
             .collect();
         match order_jobs(&links) {
             Ok(order) => {
+                let stages = stages(&links, &order);
                 let mut slots: Vec<Option<Job>> =
                     jobs.into_iter().map(|(_, job)| Some(job)).collect();
-                Some(order.into_iter().filter_map(|i| slots[i].take()).collect())
+                let ordered = order.into_iter().filter_map(|i| {
+                    let mut job = slots[i].take()?;
+                    job.stage = stages[i];
+                    Some(job)
+                });
+                Some(ordered.collect())
             }
             Err(cycle) => {
                 let names: Vec<String> = cycle
@@ -597,17 +600,73 @@ impl Checker<'_> {
     }
 }
 
-/// The folders a job reads and the one it writes.
+/// The paths a pattern can name: below `root`, exactly `depth` segments
+/// deep counted from the flow folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reach {
+    pub(crate) root: String,
+    pub(crate) depth: usize,
+}
+
+impl Reach {
+    fn of(pattern: &Pattern) -> Self {
+        let root_depth = pattern
+            .root
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .count();
+        Self {
+            root: pattern.root.clone(),
+            depth: root_depth + pattern.segments().len(),
+        }
+    }
+
+    /// Whether a path could be named by both: as deep, and one root inside
+    /// the other.
+    fn overlaps(&self, other: &Self) -> bool {
+        let inside = |inner: &str, outer: &str| {
+            outer.is_empty()
+                || inner == outer
+                || inner
+                    .strip_prefix(outer)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        self.depth == other.depth
+            && (inside(&self.root, &other.root) || inside(&other.root, &self.root))
+    }
+}
+
+/// What a job reads and what it writes.
 #[derive(Debug, Clone)]
 pub(crate) struct Links {
-    pub(crate) reads: Vec<String>,
-    pub(crate) writes: String,
+    pub(crate) reads: Vec<Reach>,
+    pub(crate) writes: Reach,
+}
+
+impl Links {
+    fn feeds(&self, reader: &Self) -> bool {
+        reader.reads.iter().any(|read| read.overlaps(&self.writes))
+    }
+}
+
+/// Each job's stage, by index: one more than the highest stage feeding it.
+fn stages(links: &[Links], order: &[usize]) -> Vec<usize> {
+    let mut stages = vec![0; links.len()];
+    for (position, &job) in order.iter().enumerate() {
+        stages[job] = order[..position]
+            .iter()
+            .filter(|&&feeder| links[feeder].feeds(&links[job]))
+            .map(|&feeder| stages[feeder] + 1)
+            .max()
+            .unwrap_or(0);
+    }
+    stages
 }
 
 /// Topological order (stable: declaration order among ready jobs), or the
 /// jobs of one cycle in the order they feed each other.
 pub(crate) fn order_jobs(links: &[Links]) -> Result<Vec<usize>, Vec<usize>> {
-    let feeds = |from: usize, to: usize| links[to].reads.contains(&links[from].writes);
+    let feeds = |from: usize, to: usize| links[from].feeds(&links[to]);
     let mut done = vec![false; links.len()];
     let mut order = Vec::new();
     while order.len() < links.len() {

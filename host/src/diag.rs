@@ -78,6 +78,31 @@ impl Diagnostic {
     }
 }
 
+/// Everything wrong with one `flow.yaml`.
+#[derive(Debug)]
+pub(crate) struct ConfigError {
+    pub(crate) file: SourceFile,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl ConfigError {
+    pub(crate) fn render(&self) -> String {
+        let mut out: Vec<String> = self
+            .diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.render(&self.file))
+            .collect();
+        if self.diagnostics.len() > 1 {
+            out.push(format!(
+                "error: {} has {} errors\n",
+                self.file.display,
+                self.diagnostics.len()
+            ));
+        }
+        out.join("\n")
+    }
+}
+
 /// The candidate closest to `word` within an edit distance of 2, if any.
 pub(crate) fn did_you_mean<'a>(
     word: &str,

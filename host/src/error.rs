@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::ConfigError;
+use crate::diag::ConfigError;
 
 /// Named process exit codes of `flow`.
 pub(crate) mod exit {

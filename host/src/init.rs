@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::error::{Error, exit};
+use crate::error::Error;
 
 /// The sample flow's configuration, commented for a new user. Its keys and
 /// values are those of `flow-config/flow.yaml` (a test keeps them equal).
@@ -32,7 +32,8 @@ const INPUTS: [(&str, &[u8]); 2] = [
 /// finds them settled (`settle: 2s`) instead of waiting for the next pass.
 const INPUT_AGE: Duration = Duration::from_secs(60);
 
-pub(crate) fn init(dir: &Path) -> Result<i32, Error> {
+/// Creates the flow folder; returns what was made, for the user.
+pub(crate) fn init(dir: &Path) -> Result<String, Error> {
     let yaml = dir.join(crate::config::FILE_NAME);
     if yaml.exists() {
         return Err(Error::Usage {
@@ -72,8 +73,7 @@ pub(crate) fn init(dir: &Path) -> Result<i32, Error> {
     message.push_str(&format!(
         "next: `flow run {shown}`, then `flow status {shown}` or `flow serve {shown}`\n"
     ));
-    crate::cli::emit(message);
-    Ok(exit::SUCCESS)
+    Ok(message)
 }
 
 /// Writes a new file; one that appeared meanwhile is left alone (error).
@@ -143,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("flow.yaml"), "mine").expect("write");
         let error = init(dir.path()).expect_err("must refuse");
-        assert_eq!(error.exit_code(), exit::CONFIG);
+        assert_eq!(error.exit_code(), crate::error::exit::CONFIG);
         assert!(error.to_string().contains("never overwrites"), "{error}");
         let kept = std::fs::read_to_string(dir.path().join("flow.yaml")).expect("read");
         assert_eq!(kept, "mine");

@@ -1,14 +1,15 @@
 //! `flow retry` and `flow logs`: find the job and the items a user named
 //! (by item id, target name, or either without extension) and act on them.
 //!
-//! Reads and writes state only through `state.rs`; prints to stdout.
+//! Reads and writes state only through `state.rs`; returns what it found
+//! and did, and the CLI prints it.
 
 use std::path::Path;
 
 use crate::config::{Config, Job};
 use crate::diag::did_you_mean;
-use crate::error::{Error, exit};
-use crate::run::dot_flow;
+use crate::error::Error;
+use crate::layout::Layout;
 use crate::state::State;
 
 fn job_named<'a>(config: &'a Config, name: &str) -> Result<&'a Job, Error> {
@@ -68,12 +69,19 @@ fn job_items(state: &State, job: &str) -> Result<Vec<(String, String)>, Error> {
     Ok(items)
 }
 
-pub(crate) fn retry(config: &Config, words: &[String]) -> Result<i32, Error> {
+/// What `flow retry` re-armed.
+#[derive(Debug)]
+pub(crate) struct Rearmed {
+    pub(crate) job: String,
+    pub(crate) items: Vec<String>,
+}
+
+pub(crate) fn retry(config: &Config, words: &[String]) -> Result<Rearmed, Error> {
     let Some((job, wanted)) = words.split_first() else {
         return Err(usage("`flow retry` needs a job name"));
     };
     let job = job_named(config, job)?;
-    let state = State::open(&dot_flow(config))?;
+    let state = State::open(&Layout::new(&config.dir.path))?;
     let selected = if wanted.is_empty() {
         None
     } else {
@@ -88,29 +96,20 @@ pub(crate) fn retry(config: &Config, words: &[String]) -> Result<i32, Error> {
         }
         Some(ids)
     };
-    let rearmed = state.retry(&job.name, selected.as_deref())?;
-    if rearmed.is_empty() {
-        crate::cli::emit(format!(
-            "nothing to re-arm: no item of `{}` is in error\n",
-            job.name
-        ));
-    } else {
-        crate::cli::emit(format!(
-            "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them\n",
-            rearmed.len(),
-            job.name,
-            rearmed.join(", ")
-        ));
-    }
-    Ok(exit::SUCCESS)
+    let items = state.retry(&job.name, selected.as_deref())?;
+    Ok(Rearmed {
+        job: job.name.clone(),
+        items,
+    })
 }
 
-pub(crate) fn logs(config: &Config, words: &[String]) -> Result<i32, Error> {
+/// The log of the named item's last run.
+pub(crate) fn logs(config: &Config, words: &[String]) -> Result<Vec<u8>, Error> {
     let [job, word] = words else {
         return Err(usage("`flow logs` takes a job and an item"));
     };
     let job = job_named(config, job)?;
-    let state = State::open(&dot_flow(config))?;
+    let state = State::open(&Layout::new(&config.dir.path))?;
     let known = job_items(&state, &job.name)?;
     let found = items_named(&known, word);
     let [item] = found.as_slice() else {
@@ -132,13 +131,11 @@ pub(crate) fn logs(config: &Config, words: &[String]) -> Result<i32, Error> {
     let Some(run) = run else {
         return Err(unknown_item(&job.name, word, &known));
     };
-    let text = std::fs::read(&run.log).map_err(|source| Error::Io {
+    std::fs::read(&run.log).map_err(|source| Error::Io {
         action: "read the log",
         path: run.log.clone(),
         source,
-    })?;
-    crate::cli::emit(&text);
-    Ok(exit::SUCCESS)
+    })
 }
 
 fn usage(message: &str) -> Error {

@@ -1,22 +1,6 @@
-//! `flow`: an orchestrator for file-based data pipelines. This file only
-//! hands over to `cli.rs` and exits with the code it returns.
-
-mod cli;
-mod config;
-mod diag;
-mod error;
-mod exec;
-mod init;
-mod items;
-mod lock;
-mod pattern;
-mod plan;
-mod run;
-mod serve;
-mod signals;
-mod state;
-mod status;
+//! The `flow` binary: everything is in the library; this only exits with
+//! the code its command line returned.
 
 fn main() {
-    std::process::exit(cli::main());
+    std::process::exit(flow::cli::main());
 }

@@ -1,8 +1,9 @@
-//! Path patterns with `{wildcards}`: parsing, matching a file name, rendering
-//! a binding back into a path.
+//! Path patterns with `{wildcards}` in any segment: parsing, matching one
+//! path segment or a whole path, rendering a binding back into a path.
 //!
-//! Wildcards live only in the file-name part; the folder part is literal, so
-//! one pattern always scans exactly one folder. Knows nothing of YAML or state.
+//! A pattern is a literal root (the leading folders without wildcards) and
+//! the segments below it; a wildcard binds a non-empty part of one segment,
+//! never a `/`. Knows nothing of YAML, folders on disk or state.
 
 use std::collections::BTreeMap;
 
@@ -18,17 +19,18 @@ enum Piece {
     Wildcard(String),
 }
 
-/// A file-name template such as `{name}_A.{ext}`.
+/// One path segment such as `{name}_A.{ext}`, `day={date}` or `2026`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Template {
+pub(crate) struct Segment {
     pieces: Vec<Piece>,
 }
 
-/// A folder (relative to the flow folder) and a template for the names in it.
+/// A literal root folder (relative to the flow folder, `""` for the flow
+/// folder itself) and the segments below it, the last naming files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Pattern {
-    pub(crate) folder: String,
-    pub(crate) file: Template,
+    pub(crate) root: String,
+    segments: Vec<Segment>,
 }
 
 /// Why a pattern could not be parsed; `offset` is a byte offset in the text.
@@ -40,11 +42,11 @@ pub(crate) struct PatternError {
     pub(crate) hint: String,
 }
 
-impl Template {
-    pub(crate) fn parse(text: &str) -> Result<Self, PatternError> {
+impl Segment {
+    fn parse(text: &str, at: usize) -> Result<Self, PatternError> {
         let mut pieces = Vec::new();
         let mut rest = text;
-        let mut offset = 0;
+        let mut offset = at;
         while let Some(open) = rest.find('{') {
             if open > 0 {
                 pieces.push(Piece::Literal(rest[..open].to_owned()));
@@ -90,43 +92,42 @@ impl Template {
         }
     }
 
-    pub(crate) fn wildcards(&self) -> impl Iterator<Item = &str> {
+    /// The segment's text when it has no wildcard.
+    pub(crate) fn literal(&self) -> Option<&str> {
+        match self.pieces.as_slice() {
+            [Piece::Literal(text)] => Some(text),
+            _ => None,
+        }
+    }
+
+    fn wildcards(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|piece| match piece {
             Piece::Wildcard(name) => Some(name.as_str()),
             Piece::Literal(_) => None,
         })
     }
 
-    /// [`matches_borrowed`](Self::matches_borrowed) with owned bindings.
-    #[cfg(test)]
-    pub(crate) fn matches(&self, name: &str) -> Option<Bindings> {
+    /// Binds this segment's wildcards to `name`, adding them to `bindings`;
+    /// a wildcard bound already (by an earlier segment) must repeat its
+    /// value. Earlier wildcards take as much as they can, so `{name}.{ext}`
+    /// splits `a.b.csv` at the last dot, which is what an extension means.
+    /// On failure `bindings` is left as it was.
+    pub(crate) fn bind(&self, name: &str, bindings: &mut Bindings) -> bool {
         let mut bound = Vec::new();
-        self.matches_borrowed(name, &mut bound)
-            .then(|| to_bindings(&bound))
+        if !match_from(&self.pieces, name, bindings, &mut bound) {
+            return false;
+        }
+        for (wildcard, value) in bound {
+            bindings.insert(wildcard.to_owned(), value.to_owned());
+        }
+        true
     }
 
-    /// Binds the wildcards to `name` into `bound`, as (wildcard, value)
-    /// slices of the pattern and the name; false when it does not fit.
-    /// Earlier wildcards take as much as they can, so `{name}.{ext}` splits
-    /// `a.b.csv` at the last dot, which is what an extension means. Nothing
-    /// is allocated once `bound` has room: a plan tries every file of a
-    /// folder, and most tries of some patterns fail.
-    pub(crate) fn matches_borrowed<'p, 'n>(
-        &'p self,
-        name: &'n str,
-        bound: &mut Bound<'p, 'n>,
-    ) -> bool {
-        bound.clear();
-        match_from(&self.pieces, name, bound)
-    }
-
-    /// Renders with the values `value` gives at the end of `out`; a
-    /// wildcard without a value stays as written.
-    fn render_into<'v>(&self, value: impl Fn(&str) -> Option<&'v str>, out: &mut String) {
+    fn render_into(&self, bindings: &Bindings, out: &mut String) {
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(text) => out.push_str(text),
-                Piece::Wildcard(name) => match value(name) {
+                Piece::Wildcard(name) => match bindings.get(name) {
                     Some(value) => out.push_str(value),
                     None => {
                         out.push('{');
@@ -139,33 +140,32 @@ impl Template {
     }
 }
 
-/// Wildcards bound by a match, as (wildcard, value) slices.
-pub(crate) type Bound<'p, 'n> = Vec<(&'p str, &'n str)>;
-
-#[cfg(test)]
-fn to_bindings(bound: &[(&str, &str)]) -> Bindings {
-    bound
-        .iter()
-        .map(|(wildcard, value)| ((*wildcard).to_owned(), (*value).to_owned()))
-        .collect()
-}
-
-fn match_from<'p, 'n>(pieces: &'p [Piece], name: &'n str, bound: &mut Bound<'p, 'n>) -> bool {
+fn match_from<'p, 'n>(
+    pieces: &'p [Piece],
+    name: &'n str,
+    prior: &Bindings,
+    bound: &mut Vec<(&'p str, &'n str)>,
+) -> bool {
     match pieces.split_first() {
         None => name.is_empty(),
         Some((Piece::Literal(text), rest)) => name
             .strip_prefix(text.as_str())
-            .is_some_and(|tail| match_from(rest, tail, bound)),
+            .is_some_and(|tail| match_from(rest, tail, prior, bound)),
         Some((Piece::Wildcard(wildcard), rest)) => {
-            if let Some(&(_, value)) = bound.iter().find(|(seen, _)| *seen == wildcard) {
+            let seen = bound
+                .iter()
+                .find(|(seen, _)| *seen == wildcard)
+                .map(|(_, value)| *value)
+                .or_else(|| prior.get(wildcard).map(String::as_str));
+            if let Some(value) = seen {
                 return name
                     .strip_prefix(value)
-                    .is_some_and(|tail| match_from(rest, tail, bound));
+                    .is_some_and(|tail| match_from(rest, tail, prior, bound));
             }
             for (start, c) in name.char_indices().rev() {
                 let end = start + c.len_utf8();
                 bound.push((wildcard.as_str(), &name[..end]));
-                if match_from(rest, &name[end..], bound) {
+                if match_from(rest, &name[end..], prior, bound) {
                     return true;
                 }
                 bound.pop();
@@ -180,84 +180,113 @@ pub(crate) fn is_identifier(name: &str) -> bool {
 }
 
 impl Pattern {
-    /// Parses `folder/template`. Text without wildcards is a folder: its
-    /// items are the files in it, named by `{file}`.
+    /// Parses `root/segment/...`. Text without wildcards is a folder: its
+    /// items are the files directly in it, named by `{file}`.
     pub(crate) fn parse(text: &str) -> Result<Self, PatternError> {
         let trimmed = text.trim_end_matches('/');
         if !trimmed.contains('{') {
             return Ok(Self {
-                folder: normalize_folder(trimmed),
-                file: Template::whole_file(),
+                root: normalize_folder(trimmed),
+                segments: vec![Segment::whole_file()],
             });
         }
-        let (folder, file) = match trimmed.rfind('/') {
-            Some(slash) => (&trimmed[..slash], &trimmed[slash + 1..]),
-            None => ("", trimmed),
-        };
-        if let Some(brace) = folder.find('{') {
-            return Err(PatternError {
-                offset: brace,
-                len: folder.len() - brace,
-                message: "wildcards are allowed only in the file name".into(),
-                hint: "name one folder and put the wildcards after its last `/`".into(),
-            });
+        let mut root: Vec<&str> = Vec::new();
+        let mut segments = Vec::new();
+        let mut offset = 0;
+        for part in trimmed.split('/') {
+            if segments.is_empty() && !part.contains('{') {
+                root.push(part);
+            } else {
+                check_segment(part, offset)?;
+                segments.push(Segment::parse(part, offset)?);
+            }
+            offset += part.len() + 1;
         }
-        let offset = text.len() - file.len() - (text.len() - trimmed.len());
-        let file = Template::parse(file).map_err(|mut error| {
-            error.offset += offset;
-            error
-        })?;
         Ok(Self {
-            folder: normalize_folder(folder),
-            file,
+            root: normalize_folder(&root.join("/")),
+            segments,
         })
     }
 
-    /// A target written as a bare folder keeps the source's file name.
+    /// A target written as a bare folder keeps the source's path below its
+    /// root: the same file names, in the same sub-folders.
     pub(crate) fn parse_target(text: &str, source: &Pattern) -> Result<Self, PatternError> {
         let pattern = Self::parse(text)?;
         if text.contains('{') {
             Ok(pattern)
         } else {
             Ok(Self {
-                folder: pattern.folder,
-                file: source.file.clone(),
+                root: pattern.root,
+                segments: source.segments.clone(),
             })
         }
     }
 
+    /// The segments below the root; the last one names files.
+    pub(crate) fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    pub(crate) fn wildcards(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().flat_map(Segment::wildcards)
+    }
+
+    /// The pattern as a path, wildcards written as `{name}`.
+    pub(crate) fn display(&self) -> String {
+        self.render(&Bindings::new())
+    }
+
     pub(crate) fn render(&self, bindings: &Bindings) -> String {
-        let mut out = String::with_capacity(self.folder.len() + 32);
-        self.render_to(bindings, &mut out);
+        let mut out = String::with_capacity(self.root.len() + 32);
+        if !self.root.is_empty() {
+            out.push_str(&self.root);
+            out.push('/');
+        }
+        for (index, segment) in self.segments.iter().enumerate() {
+            if index > 0 {
+                out.push('/');
+            }
+            segment.render_into(bindings, &mut out);
+        }
         out
     }
 
-    /// [`render`](Self::render) into `out`, replacing what it held: a plan
-    /// renders every input of every item, mostly into reused buffers.
-    pub(crate) fn render_to(&self, bindings: &Bindings, out: &mut String) {
-        self.render_with(|name| bindings.get(name).map(String::as_str), out);
-    }
-
-    /// [`render_to`](Self::render_to) with the slices a
-    /// [`Template::matches_borrowed`] bound.
-    pub(crate) fn render_bound(&self, bound: &[(&str, &str)], out: &mut String) {
-        let value = |name: &str| {
-            bound
-                .iter()
-                .find(|(wildcard, _)| *wildcard == name)
-                .map(|(_, value)| *value)
-        };
-        self.render_with(value, out);
-    }
-
-    fn render_with<'v>(&self, value: impl Fn(&str) -> Option<&'v str>, out: &mut String) {
-        out.clear();
-        if !self.folder.is_empty() {
-            out.push_str(&self.folder);
-            out.push('/');
+    /// The bindings under which this pattern renders to `path`, if any.
+    pub(crate) fn match_path(&self, path: &str) -> Option<Bindings> {
+        let below = self.below_root(path)?;
+        let parts: Vec<&str> = below.split('/').collect();
+        if parts.len() != self.segments.len() {
+            return None;
         }
-        self.file.render_into(value, out);
+        let mut bindings = Bindings::new();
+        for (segment, part) in self.segments.iter().zip(parts) {
+            if part.starts_with('.') || !segment.bind(part, &mut bindings) {
+                return None;
+            }
+        }
+        Some(bindings)
     }
+
+    /// `path` without this pattern's root: an item's id.
+    pub(crate) fn below_root<'p>(&self, path: &'p str) -> Option<&'p str> {
+        if self.root.is_empty() {
+            return Some(path);
+        }
+        path.strip_prefix(self.root.as_str())?.strip_prefix('/')
+    }
+}
+
+/// A segment after the root must name something: not empty, not `.` or `..`.
+fn check_segment(part: &str, offset: usize) -> Result<(), PatternError> {
+    if part.is_empty() || part == "." || part == ".." {
+        return Err(PatternError {
+            offset,
+            len: part.len().max(1),
+            message: format!("`{part}` cannot be a segment of a pattern"),
+            hint: "write each folder once between single `/`, without `.` or `..`".into(),
+        });
+    }
+    Ok(())
 }
 
 fn normalize_folder(folder: &str) -> String {
@@ -281,37 +310,91 @@ mod tests {
     }
 
     #[test]
-    fn matches_and_renders_wildcards() {
+    fn matches_and_renders_wildcards_in_the_file_name() {
         let pattern = Pattern::parse("timestamped/{name}_A.{ext}").expect("valid");
-        assert_eq!(pattern.folder, "timestamped");
-        let bindings = pattern.file.matches("File_A.xlsx").expect("matches");
+        assert_eq!(pattern.root, "timestamped");
+        let bindings = pattern
+            .match_path("timestamped/File_A.xlsx")
+            .expect("matches");
         assert_eq!(bindings, bind(&[("name", "File"), ("ext", "xlsx")]));
-        assert_eq!(pattern.file.matches("File_B.xlsx"), None);
+        assert_eq!(pattern.match_path("timestamped/File_B.xlsx"), None);
         let target = Pattern::parse("merged/{name}.{ext}").expect("valid");
         assert_eq!(target.render(&bindings), "merged/File.xlsx");
     }
 
     #[test]
+    fn wildcards_stand_in_any_segment_and_mix_with_literals() {
+        let source = Pattern::parse("landing/{yyyy}/{mm}/day={dd}/{HH}/{name}.csv").expect("valid");
+        assert_eq!(source.root, "landing");
+        assert_eq!(source.segments().len(), 5);
+        let bindings = source
+            .match_path("landing/2026/11/day=30/23/part-0001.csv")
+            .expect("matches");
+        assert_eq!(
+            bindings,
+            bind(&[
+                ("yyyy", "2026"),
+                ("mm", "11"),
+                ("dd", "30"),
+                ("HH", "23"),
+                ("name", "part-0001")
+            ])
+        );
+        let target = Pattern::parse("clean/{yyyy}-{mm}-{dd}/{HH}_{name}.parquet").expect("valid");
+        assert_eq!(
+            target.render(&bindings),
+            "clean/2026-11-30/23_part-0001.parquet"
+        );
+        // a literal part that does not fit, a wrong depth, a hidden name
+        assert_eq!(source.match_path("landing/2026/11/30/23/a.csv"), None);
+        assert_eq!(source.match_path("landing/2026/11/day=30/a.csv"), None);
+        assert_eq!(source.match_path("landing/2026/.11/day=30/23/a.csv"), None);
+        assert_eq!(source.below_root("landing/2026/x"), Some("2026/x"));
+    }
+
+    #[test]
+    fn a_wildcard_never_spans_a_slash_and_is_never_empty() {
+        let pattern = Pattern::parse("in/{a}/{b}.csv").expect("valid");
+        assert_eq!(pattern.match_path("in/x/y/z.csv"), None);
+        assert_eq!(pattern.match_path("in//z.csv"), None);
+        let segment = Segment::parse("{x}.csv", 0).expect("valid");
+        assert!(!segment.bind(".csv", &mut Bindings::new()));
+    }
+
+    #[test]
     fn extension_is_split_at_the_last_dot() {
-        let template = Template::parse("{name}.{ext}").expect("valid");
-        let bindings = template.matches("a.b.csv").expect("matches");
+        let segment = Segment::parse("{name}.{ext}", 0).expect("valid");
+        let mut bindings = Bindings::new();
+        assert!(segment.bind("a.b.csv", &mut bindings));
         assert_eq!(bindings, bind(&[("name", "a.b"), ("ext", "csv")]));
     }
 
     #[test]
-    fn repeated_wildcard_must_bind_the_same_value() {
-        let template = Template::parse("{x}-{x}.txt").expect("valid");
-        assert!(template.matches("ab-ab.txt").is_some());
-        assert!(template.matches("ab-cd.txt").is_none());
+    fn repeated_wildcard_must_bind_the_same_value_across_segments() {
+        let pattern = Pattern::parse("in/{x}/{x}-{y}.txt").expect("valid");
+        assert!(pattern.match_path("in/ab/ab-1.txt").is_some());
+        assert!(pattern.match_path("in/ab/cd-1.txt").is_none());
+        let mut bindings = bind(&[("x", "ab")]);
+        let segment = Segment::parse("{x}.txt", 0).expect("valid");
+        assert!(!segment.bind("cd.txt", &mut bindings));
+        assert_eq!(
+            bindings,
+            bind(&[("x", "ab")]),
+            "a failed bind changes nothing"
+        );
     }
 
     #[test]
-    fn folder_binds_the_whole_file_name_and_target_folder_keeps_it() {
+    fn folder_binds_the_whole_file_name_and_target_folder_keeps_the_tree() {
         let source = Pattern::parse("source/").expect("valid");
-        assert_eq!(source.folder, "source");
-        let bindings = source.file.matches("File_A.xlsx").expect("matches");
+        assert_eq!(source.root, "source");
+        let bindings = source.match_path("source/File_A.xlsx").expect("matches");
         let target = Pattern::parse_target("timestamped", &source).expect("valid");
         assert_eq!(target.render(&bindings), "timestamped/File_A.xlsx");
+        let nested = Pattern::parse("in/{day}/{name}.csv").expect("valid");
+        let bindings = nested.match_path("in/d1/a.csv").expect("matches");
+        let target = Pattern::parse_target("out", &nested).expect("valid");
+        assert_eq!(target.render(&bindings), "out/d1/a.csv");
     }
 
     #[test]
@@ -320,8 +403,10 @@ mod tests {
         assert_eq!(error.offset, 4);
         let error = Pattern::parse("out/{na me}.csv").expect_err("bad name");
         assert_eq!((error.offset, error.len), (4, 7));
-        let error = Pattern::parse("{day}/x.csv").expect_err("folder wildcard");
-        assert_eq!(error.offset, 0);
+        let error = Pattern::parse("out/{day}/../x.csv").expect_err("dot-dot");
+        assert_eq!(error.offset, 10);
+        assert!(Pattern::parse("out/{day}//x.csv").is_err());
         assert!(Pattern::parse("{a}{b}").is_err());
+        assert_eq!(Pattern::parse("{day}/x.csv").expect("valid").root, "");
     }
 }

@@ -1,31 +1,32 @@
-//! One pass of `flow run`: lock → recover what a dead host left → per job in
-//! order: scan, plan, execute `parallel` items at a time, record, promote the
-//! staging file. `watch` is passes in a loop.
+//! One pass of `flow run`: lock → recover what a dead host left → plan the
+//! graph of items → start every ready item, at most `parallel` at once over
+//! all jobs, later stages first, then older inputs → record each end,
+//! promote its staging file and start what waited for it → when nothing
+//! runs, look again, and end when nothing is runnable. `watch` is passes in
+//! a loop.
 //!
-//! The only place where plan, exec and state meet; holds no SQL and spawns
-//! nothing itself.
+//! The only place where plan, executor and state meet; holds no SQL and
+//! spawns nothing itself.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Config, FlowDir, Job};
-use crate::error::Error;
-use crate::error::exit;
-use crate::exec::{self, Exit, Spawn};
+use crate::error::{Error, exit};
+use crate::exec::{self, Executor, Launch, Limits};
+use crate::layout::Layout;
 use crate::lock::Lock;
-use crate::plan::{
-    Decision, FileMeta, Known, Planned, Reason, Scan, nanos_since_epoch, plan_pending,
-};
+use crate::outcome::{self, Facts, Outcome};
+use crate::plan::{self, Decision, Known, Pending, Planned, Reason};
+use crate::scan::{FileMeta, Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
-use crate::state::{NewRun, Outcome, RunEnd, State};
-
-/// The hidden folder inside a target folder where jobs write.
-pub(crate) const STAGING: &str = ".flow-staging";
+use crate::state::{NewRun, RunEnd, State};
 
 /// What one pass did.
 #[derive(Debug, Default)]
@@ -39,36 +40,39 @@ pub(crate) struct Summary {
     pub(crate) gave_up: usize,
 }
 
-pub(crate) fn dot_flow(config: &Config) -> PathBuf {
-    config.dir.path.join(".flow")
-}
-
 pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+fn now_ns() -> i64 {
+    nanos_since_epoch(SystemTime::now())
+}
+
 /// Passes until a signal; `flow.yaml` is read again before each pass, and an
 /// invalid edit keeps the last good configuration.
-pub(crate) fn watch(dir: FlowDir, interval: Duration, shutdown: &Shutdown) -> Result<i32, Error> {
+pub(crate) fn watch(
+    dir: FlowDir,
+    interval: Duration,
+    executor: &dyn Executor,
+    shutdown: &Shutdown,
+) -> Result<i32, Error> {
     let mut config = Config::load(dir.clone())?;
     tracing::info!(flow = %dir.shown.display(), interval = %humantime::format_duration(interval), "watching");
     loop {
         match Config::load(dir.clone()) {
             Ok(fresh) => config = fresh,
-            Err(error) => eprintln!(
+            Err(error) => tracing::warn!(
                 "{}flow: keeping the last valid configuration",
                 error.report()
             ),
         }
-        let summary = run_once(&config, shutdown)?;
+        let summary = run_pass(&config, executor, shutdown)?;
         if summary.lock_held.is_some() {
             tracing::info!("another run holds the lock; skipping this pass");
         }
-        if let Some(signal) = shutdown.signal() {
-            tracing::info!(signal = signal.as_str(), "stopping");
-            return Ok(exit::SIGNAL_BASE + signal as i32);
+        if shutdown.signal().is_none() {
+            shutdown.sleep(interval);
         }
-        shutdown.sleep(interval);
         if let Some(signal) = shutdown.signal() {
             tracing::info!(signal = signal.as_str(), "stopping");
             return Ok(exit::SIGNAL_BASE + signal as i32);
@@ -76,10 +80,14 @@ pub(crate) fn watch(dir: FlowDir, interval: Duration, shutdown: &Shutdown) -> Re
     }
 }
 
-/// One pass over every job, in order.
-pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, Error> {
-    let dot = dot_flow(config);
-    let _lock = match Lock::try_acquire(&dot)? {
+/// One pass over the whole graph.
+pub(crate) fn run_pass(
+    config: &Config,
+    executor: &dyn Executor,
+    shutdown: &Shutdown,
+) -> Result<Summary, Error> {
+    let layout = Layout::new(&config.dir.path);
+    let _lock = match Lock::try_acquire(&layout)? {
         Lock::Acquired(lock) => lock,
         Lock::Held(pid) => {
             return Ok(Summary {
@@ -88,229 +96,326 @@ pub(crate) fn run_once(config: &Config, shutdown: &Shutdown) -> Result<Summary, 
             });
         }
     };
-    let state = State::open(&dot)?;
-    recover(config, &state)?;
-    let state = Mutex::new(state);
-    let mut summary = Summary::default();
-    // the state in one query and each folder in one listing per pass; both
-    // are read again only after a job changed them, so a pass with nothing
-    // to do costs one query and one listing per folder. The two are
-    // independent: the folders are listed (mostly time in the kernel) while
-    // the state is read.
-    let (records, mut scan) = std::thread::scope(|scope| {
-        let listing = scope.spawn(|| Scan::read_parallel(config, &config.jobs));
-        let records = lock_state(&state).items();
-        let scan = listing
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (records, scan)
-    });
-    let mut records = records?;
-    for job in &config.jobs {
-        if shutdown.count() > 0 {
+    let state = State::open(&layout)?;
+    recover(config, &layout, &state)?;
+    let mut pass = Pass {
+        known: Known::new(state.items()?),
+        config,
+        layout,
+        state,
+        executor,
+        shutdown,
+        ran: HashSet::new(),
+        summary: Summary::default(),
+    };
+    let mut first = true;
+    // a round runs what the plan makes ready and what that unlocks; the
+    // next round sees what landed meanwhile. Each item runs once a pass, so
+    // the rounds end.
+    while shutdown.count() == 0 {
+        let mut scan = Scan::new(&config.dir.path);
+        let plan = plan::plan(config, &mut scan, &pass.known, now_ns(), &pass.ran);
+        tracing::debug!(
+            folders = scan.folders_listed(),
+            items = plan.items.len(),
+            "planned"
+        );
+        if first {
+            pass.summary.gave_up = plan
+                .items
+                .iter()
+                .filter(|planned| matches!(planned.decision, Decision::GaveUp { .. }))
+                .count();
+            first = false;
+        }
+        let before = pass.ran.len();
+        pass.round(Board::new(plan, config, &pass.ran), scan)?;
+        if pass.ran.len() == before {
             break;
         }
-        scan.read_job(config, job);
-        let now = nanos_since_epoch(SystemTime::now());
-        // only the items to run are kept: the rest are logged and dropped
-        let mut runnable = VecDeque::new();
-        let known = Known::new(&records);
-        plan_pending(
-            job,
-            &scan,
-            &known,
-            config.settle,
-            now,
-            |entry| match &entry.decision {
-                Decision::Settling(paths) => {
-                    tracing::debug!(job = %job.name, item = %entry.item.id, ?paths, "waiting to settle");
+    }
+    Ok(pass.summary)
+}
+
+/// What a pass holds while it runs.
+struct Pass<'a> {
+    config: &'a Config,
+    layout: Layout,
+    state: State,
+    known: Known,
+    executor: &'a dyn Executor,
+    shutdown: &'a Shutdown,
+    /// Items started in this pass, by job index and item id.
+    ran: HashSet<(usize, String)>,
+    summary: Summary,
+}
+
+/// Order among ready items: later stages first, then older inputs, then
+/// the plan's order.
+type Priority = (Reverse<usize>, i64, usize);
+
+/// The items of one round and where each stands.
+struct Board {
+    entries: Vec<Planned>,
+    ready: BTreeSet<Priority>,
+    /// Items waiting for an upstream target, by the target's path.
+    waiting: HashMap<String, Vec<usize>>,
+    pending: Pending,
+    /// Runs in flight per job index.
+    running: Vec<usize>,
+}
+
+impl Board {
+    fn new(plan: plan::Plan, config: &Config, ran: &HashSet<(usize, String)>) -> Self {
+        let mut board = Self {
+            entries: Vec::new(),
+            ready: BTreeSet::new(),
+            waiting: HashMap::new(),
+            pending: plan.pending,
+            running: vec![0; config.jobs.len()],
+        };
+        for (index, planned) in plan.items.into_iter().enumerate() {
+            if !ran.contains(&(planned.item.job, planned.item.id.clone())) {
+                match &planned.decision {
+                    Decision::Run { .. } => {
+                        board.ready.insert(priority(config, index, &planned));
+                    }
+                    Decision::Upstream { paths, .. } => {
+                        for path in paths {
+                            board.waiting.entry(path.clone()).or_default().push(index);
+                        }
+                    }
+                    _ => {}
                 }
-                Decision::MissingInput(path) => {
-                    tracing::debug!(job = %job.name, item = %entry.item.id, %path, "waiting for an input");
-                }
-                Decision::GaveUp { attempts } => {
-                    summary.gave_up += 1;
-                    tracing::debug!(job = %job.name, item = %entry.item.id, attempts, "stays in error");
-                }
-                &Decision::Run { attempt, reason } => runnable.push_back(Runnable {
-                    planned: entry,
-                    attempt,
-                    reason,
-                }),
-                Decision::UpToDate => {}
-            },
-        );
-        if runnable.is_empty() {
-            continue;
+            }
+            board.entries.push(planned);
         }
-        let outcomes = run_items(config, job, runnable, &state, shutdown)?;
-        // later jobs see the targets this one promoted and their records
-        scan.forget(&job.target.folder);
-        records = lock_state(&state).items()?;
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Success => summary.succeeded += 1,
-                Outcome::Interrupted => summary.interrupted += 1,
-                _ => summary.failed += 1,
+        board
+    }
+
+    /// The first ready item whose job is under its own cap.
+    fn pick(&mut self, config: &Config) -> Option<usize> {
+        let found = self.ready.iter().copied().find(|&(_, _, index)| {
+            let job = self.entries[index].item.job;
+            config.jobs[job]
+                .parallel
+                .is_none_or(|cap| self.running[job] < cap)
+        })?;
+        self.ready.remove(&found);
+        Some(found.2)
+    }
+}
+
+fn priority(config: &Config, index: usize, planned: &Planned) -> Priority {
+    let stage = config.jobs[planned.item.job].stage;
+    (Reverse(stage), planned.newest_input_ns, index)
+}
+
+/// A run handed to a worker, and what comes back from it.
+struct Started {
+    index: usize,
+    run: i64,
+    log: PathBuf,
+    staging: PathBuf,
+    clock: Instant,
+}
+
+struct Ended {
+    started: Started,
+    facts: Facts,
+}
+
+impl Pass<'_> {
+    /// Starts ready items up to the limits and follows them to their ends,
+    /// starting what each end makes ready.
+    fn round(&mut self, mut board: Board, mut scan: Scan) -> Result<(), Error> {
+        let (done, ends) = mpsc::channel::<Ended>();
+        std::thread::scope(|scope| {
+            let mut in_flight = 0;
+            loop {
+                while in_flight < self.config.parallel && self.shutdown.count() == 0 {
+                    let Some(index) = board.pick(self.config) else {
+                        break;
+                    };
+                    let Decision::Run { attempt, reason } = board.entries[index].decision else {
+                        continue;
+                    };
+                    let (started, launch) =
+                        self.start(&board.entries[index], index, attempt, reason)?;
+                    board.running[board.entries[index].item.job] += 1;
+                    in_flight += 1;
+                    let (done, executor, shutdown) = (done.clone(), self.executor, self.shutdown);
+                    let limits = self.limits(&self.config.jobs[board.entries[index].item.job]);
+                    scope.spawn(move || {
+                        let facts = exec::execute(executor, &launch, limits, shutdown);
+                        // the receiver lives until every worker is done
+                        let _ = done.send(Ended { started, facts });
+                    });
+                }
+                if in_flight == 0 {
+                    return Ok(());
+                }
+                let Ok(ended) = ends.recv() else {
+                    return Ok(());
+                };
+                in_flight -= 1;
+                self.finish(&mut board, &mut scan, ended)?;
+            }
+        })
+    }
+
+    fn limits(&self, job: &Job) -> Limits {
+        Limits {
+            timeout: job.timeout,
+            grace: self.config.grace,
+        }
+    }
+
+    /// Records the run as started and makes its launch: the job contract's
+    /// argv and environment, the staging path and the log.
+    fn start(
+        &mut self,
+        planned: &Planned,
+        index: usize,
+        attempt: u32,
+        reason: Reason,
+    ) -> Result<(Started, Launch), Error> {
+        let item = &planned.item;
+        let job = &self.config.jobs[item.job];
+        let logs = self.layout.logs();
+        let staging_area = self.layout.staging_area(&job.target.root);
+        for folder in [&staging_area, &logs] {
+            create_dir(folder)?;
+        }
+        let id = self.state.begin_run(&NewRun {
+            job: &job.name,
+            item: &item.id,
+            attempt,
+            started_at: &now_rfc3339(),
+            inputs: &planned.fingerprint,
+            target: &item.target,
+        })?;
+        let file_name = crate::scan::split(&item.target).1;
+        let staging = self.layout.staging(&job.target.root, id, file_name);
+        let log = self.layout.log(id, &job.name, &item.id);
+        self.state.set_run_paths(id, &log, &staging)?;
+        self.ran.insert((item.job, item.id.clone()));
+        let dir = &self.config.dir.path;
+        let launch = Launch {
+            program: job.program.clone(),
+            args: arguments(job, planned, dir, &staging),
+            env: vec![
+                ("FLOW_JOB", job.name.clone().into()),
+                ("FLOW_ITEM", item.id.clone().into()),
+                ("FLOW_RUN_ID", id.to_string().into()),
+                ("FLOW_DIR", dir.clone().into_os_string()),
+            ],
+            dir: dir.clone(),
+            log: log.clone(),
+        };
+        tracing::info!(job = %job.name, item = %item.id, run = id, attempt, reason = reason.describe(), "run started");
+        let started = Started {
+            index,
+            run: id,
+            log,
+            staging,
+            clock: Instant::now(),
+        };
+        Ok((started, launch))
+    }
+
+    /// Judges a run's end, promotes or discards its output, records it, and
+    /// decides again the items that waited for its target.
+    fn finish(&mut self, board: &mut Board, scan: &mut Scan, ended: Ended) -> Result<(), Error> {
+        let Ended { started, facts } = ended;
+        let item = board.entries[started.index].item.clone();
+        let job = &self.config.jobs[item.job];
+        board.running[item.job] -= 1;
+        let target = self.config.dir.path.join(&item.target);
+        let mut outcome = outcome::classify(&facts, started.staging.is_file());
+        note(
+            &started.log,
+            &outcome::describe(&facts, outcome, job.timeout),
+        );
+        let mut produced = None;
+        if outcome == Outcome::Success {
+            match promote(&started.staging, &target) {
+                Ok(meta) => produced = meta,
+                Err(error) => {
+                    let line =
+                        format!("could not move the output to {}: {error}", target.display());
+                    note(&started.log, &line);
+                    outcome = Outcome::Failed;
+                }
             }
         }
-    }
-    Ok(summary)
-}
-
-fn lock_state(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    // a panicking worker leaves the connection usable: SQLite rolls back
-    state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// An item the plan says to run, with the attempt it will be.
-struct Runnable {
-    planned: Planned,
-    attempt: u32,
-    reason: Reason,
-}
-
-/// Runs `items` with up to `parallel` at once; one failing never stops the rest.
-fn run_items(
-    config: &Config,
-    job: &Job,
-    items: VecDeque<Runnable>,
-    state: &Mutex<State>,
-    shutdown: &Shutdown,
-) -> Result<Vec<Outcome>, Error> {
-    let workers = config.parallel.min(items.len()).max(1);
-    let queue = Mutex::new(items);
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if shutdown.count() > 0 {
-                        break;
-                    }
-                    let next = queue
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .pop_front();
-                    let Some(runnable) = next else { break };
-                    let result = run_item(config, job, &runnable, state, shutdown);
-                    results
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(result);
-                }
-            });
+        discard(&started.staging);
+        let duration = started.clock.elapsed();
+        let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        self.state.finish_run(
+            started.run,
+            &RunEnd {
+                outcome,
+                ended_at: &now_rfc3339(),
+                duration_ms,
+                exit_code: facts.exit_code(),
+                signal: facts.signal(),
+                produced: produced.map(|meta: FileMeta| (meta.size, meta.mtime_ns)),
+            },
+        )?;
+        if let Some(record) = self.state.item(&job.name, &item.id)? {
+            self.known.update(record);
         }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .into_iter()
-        .collect()
+        self.count(job, &item.id, started.run, outcome, duration);
+        board.pending.remove(&item.target);
+        if let Some(meta) = produced {
+            scan.record_file(&item.target, meta);
+        }
+        self.unblock(board, scan, &item.target);
+        Ok(())
+    }
+
+    /// Decides again the items that waited for `target`: ready now, still
+    /// waiting for another upstream run, or not runnable in this pass.
+    fn unblock(&self, board: &mut Board, scan: &mut Scan, target: &str) {
+        let now = now_ns();
+        for index in board.waiting.remove(target).unwrap_or_default() {
+            let item = board.entries[index].item.clone();
+            let planned =
+                plan::decide_item(self.config, item, scan, &self.known, &board.pending, now);
+            let ran = self
+                .ran
+                .contains(&(planned.item.job, planned.item.id.clone()));
+            if matches!(planned.decision, Decision::Run { .. }) && !ran {
+                board.ready.insert(priority(self.config, index, &planned));
+            }
+            board.entries[index] = planned;
+        }
+    }
+
+    fn count(&mut self, job: &Job, item: &str, run: i64, outcome: Outcome, duration: Duration) {
+        match outcome {
+            Outcome::Success => self.summary.succeeded += 1,
+            Outcome::Interrupted => self.summary.interrupted += 1,
+            _ => self.summary.failed += 1,
+        }
+        let shown = humantime::format_duration(Duration::from_millis(
+            u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        ));
+        if outcome == Outcome::Success {
+            tracing::info!(job = %job.name, item, run, duration = %shown, outcome = outcome.as_str(), "run finished");
+        } else {
+            tracing::warn!(job = %job.name, item, run, duration = %shown, outcome = outcome.as_str(), "run finished");
+        }
+    }
 }
 
-fn run_item(
-    config: &Config,
-    job: &Job,
-    runnable: &Runnable,
-    state: &Mutex<State>,
-    shutdown: &Shutdown,
-) -> Result<Outcome, Error> {
-    let Runnable {
-        planned,
-        attempt,
-        reason,
-    } = runnable;
-    let (attempt, reason) = (*attempt, *reason);
-    let item = &planned.item;
-    let dir = &config.dir.path;
-    let target = dir.join(&item.target);
-    let staging_dir = target.parent().unwrap_or(dir).join(STAGING);
-    let logs = dot_flow(config).join("logs");
-    for folder in [&staging_dir, &logs] {
-        std::fs::create_dir_all(folder).map_err(|source| Error::Io {
-            action: "create",
-            path: folder.clone(),
-            source,
-        })?;
-    }
-    let started_at = now_rfc3339();
-    let id = lock_state(state).begin_run(&NewRun {
-        job: &job.name,
-        item: &item.id,
-        attempt,
-        started_at: &started_at,
-        inputs: &planned.fingerprint,
-        target: &item.target,
-    })?;
-    let file_name = target.file_name().map_or_else(
-        || "output".into(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    // the run id keeps concurrent attempts apart; the name keeps the extension,
-    // from which jobs choose the output format
-    let staging = staging_dir.join(format!("{id}-{file_name}"));
-    let log = logs.join(format!("{id}-{}-{}.log", job.name, item.id));
-    lock_state(state).set_run_paths(id, &log, &staging)?;
-    let spawn = Spawn {
-        program: job.program.clone(),
-        args: arguments(job, planned, dir, &staging),
-        env: vec![
-            ("FLOW_JOB", job.name.clone().into()),
-            ("FLOW_ITEM", item.id.clone().into()),
-            ("FLOW_RUN_ID", id.to_string().into()),
-            ("FLOW_DIR", dir.clone().into_os_string()),
-        ],
-        dir: dir.clone(),
-        log: log.clone(),
-        timeout: job.timeout,
-        grace: config.grace,
-    };
-    tracing::info!(job = %job.name, item = %item.id, run = id, attempt, reason = reason.describe(), "run started");
-    let clock = Instant::now();
-    let exit = exec::execute(&spawn, shutdown, |pid| {
-        if let Err(error) = lock_state(state).set_pid(id, pid) {
-            tracing::warn!(%error, "could not record the job's pid");
-        }
-    });
-    let exit = match exit {
-        // a job that stops cleanly on a forwarded Ctrl-C, leaving no output,
-        // was interrupted; it did not fail an attempt
-        Exit::Code(0) if shutdown.count() > 0 && !staging.is_file() => {
-            Exit::Interrupted { signal: None }
-        }
-        exit => exit,
-    };
-    let (outcome, produced) = settle_output(&exit, &staging, &target, &log);
-    let duration = clock.elapsed();
-    let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-    let (exit_code, signal) = match exit {
-        Exit::Code(code) => (Some(code), None),
-        Exit::Signal(signal) => (None, Some(signal)),
-        Exit::TimedOut { signal } | Exit::Interrupted { signal } => (None, signal),
-        Exit::SpawnFailed(_) => (None, None),
-    };
-    lock_state(state).finish_run(
-        id,
-        &RunEnd {
-            outcome,
-            ended_at: &now_rfc3339(),
-            duration_ms,
-            exit_code,
-            signal,
-            produced,
-        },
-    )?;
-    let shown = humantime::format_duration(std::time::Duration::from_millis(duration_ms));
-    let detail = exec::describe(&exit, job.timeout);
-    if outcome == Outcome::Success {
-        tracing::info!(job = %job.name, item = %item.id, run = id, duration = %shown, outcome = outcome.as_str(), "run finished");
-    } else {
-        tracing::warn!(job = %job.name, item = %item.id, run = id, duration = %shown, outcome = outcome.as_str(), %detail, "run finished");
-    }
-    Ok(outcome)
+fn create_dir(folder: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(folder).map_err(|source| Error::Io {
+        action: "create",
+        path: folder.to_path_buf(),
+        source,
+    })
 }
 
 /// `--input <source> [--<name> <input>]... --output <staging> [--<arg> <value>]...`
@@ -329,43 +434,14 @@ fn arguments(job: &Job, planned: &Planned, dir: &Path, staging: &Path) -> Vec<Os
     args
 }
 
-/// Promotes the staging file after exit 0, or discards it: a target that
-/// exists is always complete.
-fn settle_output(
-    exit: &Exit,
-    staging: &Path,
-    target: &Path,
-    log: &Path,
-) -> (Outcome, Option<(u64, i64)>) {
-    let outcome = match exit {
-        Exit::Code(0) if staging.is_file() => match std::fs::rename(staging, target) {
-            Ok(()) => {
-                let produced = FileMeta::of(target).map(|meta| (meta.size, meta.mtime_ns));
-                return (Outcome::Success, produced);
-            }
-            Err(error) => {
-                note(
-                    log,
-                    &format!("could not move the output to {}: {error}", target.display()),
-                );
-                Outcome::Failed
-            }
-        },
-        Exit::Code(0) => {
-            note(
-                log,
-                "the job exited 0 but wrote nothing at its --output path: counted as an error",
-            );
-            Outcome::NoOutput
-        }
-        Exit::Code(_) => Outcome::Failed,
-        Exit::Signal(_) => Outcome::Signaled,
-        Exit::TimedOut { .. } => Outcome::TimedOut,
-        Exit::Interrupted { .. } => Outcome::Interrupted,
-        Exit::SpawnFailed(_) => Outcome::SpawnFailed,
-    };
-    discard(staging);
-    (outcome, None)
+/// Moves a finished output to its target, creating the target's folders:
+/// a target that exists is always complete.
+fn promote(staging: &Path, target: &Path) -> std::io::Result<Option<FileMeta>> {
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::rename(staging, target)?;
+    Ok(FileMeta::of(target))
 }
 
 fn discard(path: &Path) {
@@ -373,7 +449,7 @@ fn discard(path: &Path) {
         Ok(()) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => {
-            tracing::warn!(path = %path.display(), %error, "could not remove a staging file")
+            tracing::warn!(path = %path.display(), %error, "could not remove a staging file");
         }
     }
 }
@@ -387,7 +463,7 @@ fn note(log: &Path, line: &str) {
 /// With the lock held, runs still marked running belong to a host that died
 /// (`kill -9`, power loss): stop what is left of their jobs, drop their
 /// staging files and record them as interrupted, so the plan redoes them.
-fn recover(config: &Config, state: &State) -> Result<(), Error> {
+fn recover(config: &Config, layout: &Layout, state: &State) -> Result<(), Error> {
     for run in state.running_runs()? {
         exec::kill_orphans(run.id, &config.dir.path);
         discard(&run.staging);
@@ -410,15 +486,15 @@ fn recover(config: &Config, state: &State) -> Result<(), Error> {
     }
     // anything still staged is a leftover of a dead run: no run is live now
     for job in &config.jobs {
-        let staging = config.dir.path.join(&job.target.folder).join(STAGING);
-        if let Ok(entries) = std::fs::read_dir(&staging) {
-            for entry in entries.filter_map(Result::ok) {
-                let path = entry.path();
-                if path.is_dir() {
-                    let _ = std::fs::remove_dir_all(&path);
-                } else {
-                    discard(&path);
-                }
+        let Ok(entries) = std::fs::read_dir(layout.staging_area(&job.target.root)) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                let _ = std::fs::remove_dir_all(&path);
+            } else {
+                discard(&path);
             }
         }
     }

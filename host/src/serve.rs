@@ -11,7 +11,6 @@
 mod graph;
 mod metrics;
 mod page;
-mod probe;
 mod routes;
 mod text;
 
@@ -24,6 +23,8 @@ use serde::Serialize;
 
 use crate::config::{Config, FlowDir};
 use crate::error::Error;
+use crate::layout::Layout;
+use crate::lock::Lock;
 use crate::state::{RunQuery, State};
 use crate::status::{self, Report, RunView};
 use routes::{Asset, Refusal, Route};
@@ -211,24 +212,24 @@ impl Site {
         }
     }
 
-    fn dot_flow(&self) -> PathBuf {
-        self.dir.path.join(".flow")
+    fn layout(&self) -> Layout {
+        Layout::new(&self.dir.path)
     }
 
     /// The state opened read-only; `None` before the first run made it, and
     /// while that run is still creating its tables (schema version 0).
     fn state(&self) -> Result<Option<State>, Error> {
-        let dot = self.dot_flow();
-        if !dot.join("state.db").is_file() {
+        let layout = self.layout();
+        if !layout.state_db().is_file() {
             return Ok(None);
         }
-        let state = State::open_read_only(&dot)?;
+        let state = State::open_read_only(&layout)?;
         Ok((state.schema_version()? > 0).then_some(state))
     }
 
     fn report(&self, config: &Config) -> Result<Report, Error> {
-        let running = probe::run_in_progress(&self.dot_flow().join("lock"));
-        status::collect_from(config, self.state()?.as_ref(), running)
+        let holder = Lock::holder(&self.layout());
+        status::collect_from(config, self.state()?.as_ref(), holder)
     }
 
     fn runs(&self, job: Option<&str>, limit: u32) -> Result<Reply, Error> {
@@ -266,7 +267,7 @@ impl Site {
 
     /// 200 while the state database can be read, 503 with the reason.
     fn health(&self) -> Reply {
-        let db = self.dot_flow().join("state.db");
+        let db = self.layout().state_db();
         if !db.is_file() {
             return Reply::text(
                 503,
@@ -276,7 +277,7 @@ impl Site {
                 ),
             );
         }
-        match State::open_read_only(&self.dot_flow()).and_then(|state| state.schema_version()) {
+        match State::open_read_only(&self.layout()).and_then(|state| state.schema_version()) {
             Ok(version) => Reply::text(
                 200,
                 format!("ok: {} is readable (schema {version})\n", db.display()),
@@ -351,7 +352,7 @@ impl Site {
     /// `<flow>/.flow/logs/`: a path outside it is never read.
     fn log_of(&self, item: &status::ItemReport) -> Option<PathBuf> {
         let run = item.last_run.as_ref()?;
-        let logs = self.dot_flow().join("logs").canonicalize().ok()?;
+        let logs = self.layout().logs().canonicalize().ok()?;
         inside(Path::new(&run.log), &logs)
     }
 }

@@ -7,12 +7,15 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
 use crate::error::Error;
+use crate::layout::Layout;
+pub(crate) use crate::outcome::Outcome;
 
 /// Applied in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "
     CREATE TABLE runs (
         id           INTEGER PRIMARY KEY,
@@ -47,56 +50,57 @@ const MIGRATIONS: [&str; 2] = [
     // every pass looks for runs a dead host left `running`; without this
     // index that look reads the whole history, which only grows
     "CREATE INDEX runs_running ON runs (id) WHERE outcome = 'running';",
+    // recovery finds a dead host's processes by their FLOW_RUN_ID, never by
+    // a pid the kernel may have handed to another process since
+    "ALTER TABLE runs DROP COLUMN pid;",
 ];
 
-/// How a run ended, as stored in `runs.outcome`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Running,
-    Success,
-    /// Exited non-zero.
-    Failed,
-    /// Exited 0 without writing its output.
-    NoOutput,
-    TimedOut,
-    /// Killed by a signal nobody in the host sent.
-    Signaled,
-    /// Stopped because `flow` was stopped (signal, or `kill -9` of the host).
-    Interrupted,
-    SpawnFailed,
+/// `items.status` of an item `flow retry` re-armed.
+const REARMED: &str = "retry";
+
+/// Outcomes are stored by name; a name no version wrote is an error, never
+/// taken for some other outcome.
+impl ToSql for Outcome {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
 }
 
-impl Outcome {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "running",
-            Self::Success => "success",
-            Self::Failed => "failed",
-            Self::NoOutput => "no_output",
-            Self::TimedOut => "timeout",
-            Self::Signaled => "signal",
-            Self::Interrupted => "interrupted",
-            Self::SpawnFailed => "spawn_failed",
-        }
+impl FromSql for Outcome {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::from_name(text).ok_or_else(|| unknown_text(text))
     }
+}
 
-    fn parse(text: &str) -> Self {
-        match text {
-            "running" => Self::Running,
-            "success" => Self::Success,
-            "no_output" => Self::NoOutput,
-            "timeout" => Self::TimedOut,
-            "signal" => Self::Signaled,
-            "interrupted" => Self::Interrupted,
-            "spawn_failed" => Self::SpawnFailed,
-            _ => Self::Failed,
-        }
+fn unknown_text(text: &str) -> FromSqlError {
+    FromSqlError::Other(format!("unknown status `{text}` in the state database").into())
+}
+
+/// An item's stored status: its last run's outcome, or re-armed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemStatus {
+    Ran(Outcome),
+    Rearmed,
+}
+
+impl ToSql for ItemStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(match self {
+            Self::Ran(outcome) => outcome.as_str(),
+            Self::Rearmed => REARMED,
+        }))
     }
+}
 
-    /// Whether the run counts against `retries`; an interruption is the
-    /// host's doing, not the item's.
-    pub(crate) fn counts_as_attempt(self) -> bool {
-        !matches!(self, Self::Interrupted | Self::Running)
+impl FromSql for ItemStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value.as_str()? {
+            REARMED => Ok(Self::Rearmed),
+            text => Outcome::from_name(text)
+                .map(Self::Ran)
+                .ok_or_else(|| unknown_text(text)),
+        }
     }
 }
 
@@ -131,7 +135,6 @@ pub(crate) struct RunRecord {
     pub(crate) signal: Option<i32>,
     pub(crate) log: PathBuf,
     pub(crate) staging: PathBuf,
-    pub(crate) pid: Option<i32>,
 }
 
 /// What a new run starts with.
@@ -161,19 +164,20 @@ pub(crate) struct State {
 }
 
 const RUN_COLUMNS: &str = "id, job, item, attempt, started_at, ended_at, duration_ms, outcome, \
-     exit_code, signal, log, staging, pid";
+     exit_code, signal, log, staging";
 const ITEM_COLUMNS: &str =
     "job, item, status, attempts, inputs, last_run, target, target_size, target_mtime";
 
 impl State {
     /// Opens (creating and migrating) the database in the `.flow` folder.
-    pub(crate) fn open(dot_flow: &Path) -> Result<Self, Error> {
+    pub(crate) fn open(layout: &Layout) -> Result<Self, Error> {
+        let dot_flow = layout.dot_flow();
         std::fs::create_dir_all(dot_flow).map_err(|source| Error::Io {
             action: "create",
             path: dot_flow.to_path_buf(),
             source,
         })?;
-        let path = dot_flow.join("state.db");
+        let path = layout.state_db();
         let conn = Connection::open(&path).map_err(|source| Error::State {
             path: path.clone(),
             source,
@@ -214,32 +218,39 @@ impl State {
 
     /// Records a run as started and the item as running; returns the run id.
     pub(crate) fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, Error> {
-        let result =
-            (|| {
-                let tx = self.conn.unchecked_transaction()?;
-                tx.prepare_cached(
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            tx.prepare_cached(
                 "INSERT INTO runs (job, item, attempt, started_at, outcome, inputs, log, staging)
-                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, '', '')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', '')",
             )?
-            .execute(params![run.job, run.item, run.attempt, run.started_at, run.inputs])?;
-                let id = tx.last_insert_rowid();
-                tx.prepare_cached(
-                    "INSERT INTO items (job, item, status, attempts, inputs, last_run, target)
-                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)
-                 ON CONFLICT (job, item) DO UPDATE SET status = 'running', attempts = ?3,
+            .execute(params![
+                run.job,
+                run.item,
+                run.attempt,
+                run.started_at,
+                Outcome::Running,
+                run.inputs
+            ])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached(
+                "INSERT INTO items (job, item, status, attempts, inputs, last_run, target)
+                 VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (job, item) DO UPDATE SET status = ?7, attempts = ?3,
                      inputs = ?4, last_run = ?5, target = ?6",
-                )?
-                .execute(params![
-                    run.job,
-                    run.item,
-                    run.attempt,
-                    run.inputs,
-                    id,
-                    run.target
-                ])?;
-                tx.commit()?;
-                Ok(id)
-            })();
+            )?
+            .execute(params![
+                run.job,
+                run.item,
+                run.attempt,
+                run.inputs,
+                id,
+                run.target,
+                ItemStatus::Ran(Outcome::Running)
+            ])?;
+            tx.commit()?;
+            Ok(id)
+        })();
         result.map_err(|source| self.error(source))
     }
 
@@ -258,14 +269,6 @@ impl State {
             .map_err(|source| self.error(source))
     }
 
-    pub(crate) fn set_pid(&self, id: i64, pid: u32) -> Result<(), Error> {
-        self.conn
-            .prepare_cached("UPDATE runs SET pid = ?2 WHERE id = ?1")
-            .and_then(|mut statement| statement.execute(params![id, pid]))
-            .map(drop)
-            .map_err(|source| self.error(source))
-    }
-
     pub(crate) fn finish_run(&self, id: i64, end: &RunEnd<'_>) -> Result<(), Error> {
         let result = (|| {
             let tx = self.conn.unchecked_transaction()?;
@@ -275,7 +278,7 @@ impl State {
             )?
             .execute(params![
                 id,
-                end.outcome.as_str(),
+                end.outcome,
                 end.ended_at,
                 to_sql_int(end.duration_ms),
                 end.exit_code,
@@ -294,7 +297,13 @@ impl State {
                  WHERE job = (SELECT job FROM runs WHERE id = ?1)
                      AND item = (SELECT item FROM runs WHERE id = ?1) AND last_run = ?1",
             )?
-            .execute(params![id, end.outcome.as_str(), size, mtime, uncounted])?;
+            .execute(params![
+                id,
+                ItemStatus::Ran(end.outcome),
+                size,
+                mtime,
+                uncounted
+            ])?;
             tx.commit()
         })();
         result.map_err(|source| self.error(source))
@@ -302,6 +311,8 @@ impl State {
 
     /// Runs still marked running; called with the lock held, so none is live.
     pub(crate) fn running_runs(&self) -> Result<Vec<RunRecord>, Error> {
+        // spelled out, not bound: only a literal lets SQLite use the partial
+        // index `runs_running`
         self.runs_where("outcome = 'running'", [])
     }
 
@@ -362,10 +373,17 @@ impl State {
             let mut rearmed = Vec::new();
             {
                 let mut statement = tx.prepare(
-                    "SELECT item FROM items WHERE job = ?1
-                     AND status NOT IN ('success', 'running', 'retry')",
+                    "SELECT item FROM items WHERE job = ?1 AND status NOT IN (?2, ?3, ?4)",
                 )?;
-                let found = statement.query_map([job], |row| row.get::<_, String>(0))?;
+                let found = statement.query_map(
+                    params![
+                        job,
+                        ItemStatus::Ran(Outcome::Success),
+                        ItemStatus::Ran(Outcome::Running),
+                        ItemStatus::Rearmed
+                    ],
+                    |row| row.get::<_, String>(0),
+                )?;
                 for item in found {
                     let item = item?;
                     if items.is_none_or(|wanted| wanted.contains(&item)) {
@@ -375,8 +393,8 @@ impl State {
             }
             for item in &rearmed {
                 tx.execute(
-                    "UPDATE items SET status = 'retry', attempts = 0 WHERE job = ?1 AND item = ?2",
-                    params![job, item],
+                    "UPDATE items SET status = ?3, attempts = 0 WHERE job = ?1 AND item = ?2",
+                    params![job, item, ItemStatus::Rearmed],
                 )?;
             }
             tx.commit()?;
@@ -409,9 +427,9 @@ pub(crate) struct DurationStats {
 impl State {
     /// Opens an existing database without creating, migrating or locking
     /// anything; a missing database is an error the caller reports.
-    pub(crate) fn open_read_only(dot_flow: &Path) -> Result<Self, Error> {
+    pub(crate) fn open_read_only(layout: &Layout) -> Result<Self, Error> {
         use rusqlite::OpenFlags;
-        let path = dot_flow.join("state.db");
+        let path = layout.state_db();
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags).map_err(|source| Error::State {
             path: path.clone(),
@@ -481,10 +499,11 @@ impl State {
     pub(crate) fn last_successes(&self) -> Result<Vec<(String, String)>, Error> {
         let result = (|| -> rusqlite::Result<Vec<(String, String)>> {
             let mut statement = self.conn.prepare(
-                "SELECT job, MAX(ended_at) FROM runs WHERE outcome = 'success'
+                "SELECT job, MAX(ended_at) FROM runs WHERE outcome = ?1
                  AND ended_at IS NOT NULL GROUP BY job ORDER BY job",
             )?;
-            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let rows =
+                statement.query_map([Outcome::Success], |row| Ok((row.get(0)?, row.get(1)?)))?;
             rows.collect()
         })();
         result.map_err(|source| self.error(source))
@@ -501,24 +520,27 @@ fn from_sql_int(value: i64) -> u64 {
 }
 
 fn item_record(row: &Row<'_>) -> rusqlite::Result<ItemRecord> {
-    let status: String = row.get(2)?;
+    let status: ItemStatus = row.get(2)?;
     let size: Option<i64> = row.get(7)?;
     let mtime: Option<i64> = row.get(8)?;
     Ok(ItemRecord {
         job: row.get(0)?,
         item: row.get(1)?,
-        outcome: Outcome::parse(&status),
+        // a re-armed item's last run failed: that is why it was re-armed
+        outcome: match status {
+            ItemStatus::Ran(outcome) => outcome,
+            ItemStatus::Rearmed => Outcome::Failed,
+        },
         attempts: row.get(3)?,
         inputs: row.get(4)?,
         last_run: row.get(5)?,
         target: row.get(6)?,
         produced: size.map(from_sql_int).zip(mtime),
-        rearmed: status == "retry",
+        rearmed: status == ItemStatus::Rearmed,
     })
 }
 
 fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
-    let outcome: String = row.get(7)?;
     let log: String = row.get(10)?;
     let staging: String = row.get(11)?;
     Ok(RunRecord {
@@ -529,12 +551,11 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         started_at: row.get(4)?,
         ended_at: row.get(5)?,
         duration_ms: row.get::<_, Option<i64>>(6)?.map(from_sql_int),
-        outcome: Outcome::parse(&outcome),
+        outcome: row.get(7)?,
         exit_code: row.get(8)?,
         signal: row.get(9)?,
         log: PathBuf::from(log),
         staging: PathBuf::from(staging),
-        pid: row.get(12)?,
     })
 }
 
@@ -543,9 +564,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_outcome_and_item_status_round_trips_and_unknown_text_is_an_error() {
+        let conn = Connection::open_in_memory().expect("open");
+        let statuses = Outcome::ALL
+            .into_iter()
+            .map(ItemStatus::Ran)
+            .chain([ItemStatus::Rearmed]);
+        for status in statuses {
+            let back: ItemStatus = conn
+                .query_row("SELECT ?1", [status], |row| row.get(0))
+                .expect("round trip");
+            assert_eq!(back, status);
+        }
+        for outcome in Outcome::ALL {
+            let back: Outcome = conn
+                .query_row("SELECT ?1", [outcome], |row| row.get(0))
+                .expect("round trip");
+            assert_eq!(back, outcome);
+        }
+        let unknown = conn.query_row("SELECT 'exploded'", [], |row| row.get::<_, Outcome>(0));
+        assert!(
+            unknown.is_err_and(|error| error.to_string().contains("unknown status `exploded`"))
+        );
+        let rearmed = conn.query_row("SELECT 'retry'", [], |row| row.get::<_, Outcome>(0));
+        assert!(
+            rearmed.is_err(),
+            "`retry` is an item status, not a run outcome"
+        );
+    }
+
+    #[test]
     fn records_runs_and_rearms_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let state = State::open(dir.path()).expect("open");
+        let state = State::open(&Layout::new(dir.path())).expect("open");
         let new = NewRun {
             job: "a",
             item: "x.csv",
@@ -573,7 +624,7 @@ mod tests {
         assert_eq!(item.attempts, 0);
         // reopening applies no migration twice
         drop(state);
-        let state = State::open(dir.path()).expect("reopen");
+        let state = State::open(&Layout::new(dir.path())).expect("reopen");
         assert_eq!(
             state.run(id).expect("run").map(|run| run.exit_code),
             Some(Some(3))
@@ -583,7 +634,7 @@ mod tests {
     #[test]
     fn read_only_queries_filter_limit_and_aggregate() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let state = State::open(dir.path()).expect("open");
+        let state = State::open(&Layout::new(dir.path())).expect("open");
         for (job, item, ms, outcome) in [
             ("a", "x", 50, Outcome::Success),
             ("a", "y", 700, Outcome::Failed),
@@ -609,7 +660,7 @@ mod tests {
             state.finish_run(id, &end).expect("finish");
         }
         drop(state);
-        let state = State::open_read_only(dir.path()).expect("open read-only");
+        let state = State::open_read_only(&Layout::new(dir.path())).expect("open read-only");
         assert_eq!(
             state.schema_version().expect("version"),
             i64::try_from(MIGRATIONS.len()).expect("few migrations")
@@ -633,13 +684,13 @@ mod tests {
         assert_eq!(stats[1].buckets, [0, 0]);
         let successes = state.last_successes().expect("successes");
         assert_eq!(successes.len(), 2);
-        assert!(State::open_read_only(&dir.path().join("none")).is_err());
+        assert!(State::open_read_only(&Layout::new(&dir.path().join("none"))).is_err());
     }
 
     #[test]
     fn interruption_does_not_count_as_an_attempt() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let state = State::open(dir.path()).expect("open");
+        let state = State::open(&Layout::new(dir.path())).expect("open");
         let new = NewRun {
             job: "a",
             item: "x",

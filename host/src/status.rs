@@ -15,10 +15,12 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::layout::Layout;
 use crate::lock::Lock;
-use crate::plan::{Decision, Known, Planned, Reason, Scan, nanos_since_epoch, plan_job};
-use crate::run::{dot_flow, now_rfc3339};
-use crate::state::{ItemRecord, Outcome, RunRecord, State};
+use crate::plan::{self, Decision, Known, Planned, Reason};
+use crate::run::now_rfc3339;
+use crate::scan::{Scan, nanos_since_epoch};
+use crate::state::{Outcome, RunRecord, State};
 
 /// Version of the JSON shape.
 pub(crate) const SCHEMA: u32 = 1;
@@ -53,6 +55,8 @@ pub(crate) struct Report {
     pub(crate) generated_at: String,
     /// Whether a `flow run` or `watch` pass holds the lock now.
     pub(crate) run_in_progress: bool,
+    /// The pid of the process holding the lock, while one does.
+    pub(crate) run_pid: Option<u32>,
     pub(crate) jobs: Vec<JobReport>,
 }
 
@@ -77,6 +81,12 @@ pub(crate) struct ItemReport {
     /// The source file name; what `flow logs` and `flow retry` take.
     pub(crate) item: String,
     pub(crate) status: Status,
+    /// Why it has this status, as a word a program can match: `up_to_date`,
+    /// `will_run`, `upstream`, `settling`, `missing_input`, `retry`,
+    /// `gave_up` or `running`.
+    pub(crate) reason: &'static str,
+    /// The jobs it waits for, when `reason` is `upstream`.
+    pub(crate) upstream: Vec<String>,
     /// Why it has this status, in words.
     pub(crate) detail: String,
     pub(crate) inputs: Vec<String>,
@@ -144,11 +154,11 @@ impl RunView {
 /// Everything the pure [`build`] needs, read from disk.
 pub(crate) struct Inputs<'a> {
     pub(crate) config: &'a Config,
-    pub(crate) plans: Vec<(String, Vec<Planned>)>,
-    pub(crate) records: &'a HashMap<(String, String), ItemRecord>,
+    pub(crate) plan: plan::Plan,
+    pub(crate) known: &'a Known,
     pub(crate) runs: HashMap<i64, RunRecord>,
     pub(crate) last_runs: HashMap<String, RunRecord>,
-    pub(crate) run_in_progress: bool,
+    pub(crate) run_pid: Option<u32>,
     pub(crate) generated_at: String,
     /// Log tails by run id, for runs of items in error.
     pub(crate) tails: HashMap<i64, Vec<String>>,
@@ -156,27 +166,31 @@ pub(crate) struct Inputs<'a> {
 
 /// Reads folders, state and lock, and builds the report.
 pub(crate) fn collect(config: &Config) -> Result<Report, Error> {
-    let dot = dot_flow(config);
-    let run_in_progress = Lock::is_held(&dot);
-    let state = State::open(&dot)?;
-    collect_from(config, Some(&state), run_in_progress)
+    let layout = Layout::new(&config.dir.path);
+    let run_pid = Lock::holder(&layout);
+    let state = State::open(&layout)?;
+    collect_from(config, Some(&state), run_pid)
 }
 
 /// The report from a state the caller opened (`flow serve` opens it
-/// read-only and probes the lock its own way); `None` when no run has made
-/// a state database yet, so every item is new.
+/// read-only); `None` when no run has made a state database yet, so every
+/// item is new.
 pub(crate) fn collect_from(
     config: &Config,
     state: Option<&State>,
-    run_in_progress: bool,
+    run_pid: Option<u32>,
 ) -> Result<Report, Error> {
     let Some(state) = state else {
-        let report = collect_records(config, &HashMap::new(), run_in_progress, History::default());
-        return Ok(report);
+        return Ok(collect_known(
+            config,
+            &Known::default(),
+            run_pid,
+            History::default(),
+        ));
     };
-    let records = state.items()?;
-    let history = History::read(state, &records)?;
-    Ok(collect_records(config, &records, run_in_progress, history))
+    let known = Known::new(state.items()?);
+    let history = History::read(state, &known)?;
+    Ok(collect_known(config, &known, run_pid, history))
 }
 
 /// What the state says about past runs, for [`build`].
@@ -190,12 +204,12 @@ struct History {
 impl History {
     /// The last run of every recorded item and job, and the log tail of
     /// items not in success.
-    fn read(state: &State, records: &HashMap<(String, String), ItemRecord>) -> Result<Self, Error> {
+    fn read(state: &State, known: &Known) -> Result<Self, Error> {
         let mut history = Self {
             last_runs: state.last_runs()?,
             ..Self::default()
         };
-        for record in records.values() {
+        for record in known.records() {
             if let Some(run) = state.run(record.last_run)? {
                 if record.outcome != Outcome::Success {
                     history.tails.insert(run.id, tail(&run.log, LOG_TAIL_LINES));
@@ -207,33 +221,24 @@ impl History {
     }
 }
 
-fn collect_records(
-    config: &Config,
-    records: &HashMap<(String, String), ItemRecord>,
-    run_in_progress: bool,
-    history: History,
-) -> Report {
-    let known = Known::new(records);
-    let jobs: Vec<_> = config.jobs.iter().collect();
-    let scan = Scan::read(config, &jobs);
+/// The same plan `flow run` makes, read into the report.
+fn collect_known(config: &Config, known: &Known, run_pid: Option<u32>, history: History) -> Report {
+    let mut scan = Scan::new(&config.dir.path);
     let now = nanos_since_epoch(SystemTime::now());
-    let plans = config
-        .jobs
-        .iter()
-        .map(|job| {
-            (
-                job.name.clone(),
-                plan_job(job, &scan, &known, config.settle, now),
-            )
-        })
-        .collect();
+    let plan = plan::plan(
+        config,
+        &mut scan,
+        known,
+        now,
+        &std::collections::HashSet::new(),
+    );
     build(Inputs {
         config,
-        plans,
-        records,
+        plan,
+        known,
         runs: history.runs,
         last_runs: history.last_runs,
-        run_in_progress,
+        run_pid,
         generated_at: now_rfc3339(),
         tails: history.tails,
     })
@@ -254,18 +259,17 @@ pub(crate) fn tail(path: &Path, lines: usize) -> Vec<String> {
 
 pub(crate) fn build(inputs: Inputs<'_>) -> Report {
     let jobs = inputs
-        .plans
+        .config
+        .jobs
         .iter()
-        .map(|(name, planned)| {
-            let retries = inputs
-                .config
-                .jobs
+        .enumerate()
+        .map(|(index, job)| {
+            let items: Vec<ItemReport> = inputs
+                .plan
+                .items
                 .iter()
-                .find(|job| &job.name == name)
-                .map_or(0, |job| job.retries);
-            let items: Vec<ItemReport> = planned
-                .iter()
-                .map(|entry| item_report(&inputs, name, entry, retries))
+                .filter(|planned| planned.item.job == index)
+                .map(|planned| item_report(&inputs, &job.name, planned, job.retries))
                 .collect();
             let mut counts = Counts::default();
             for item in &items {
@@ -277,9 +281,9 @@ pub(crate) fn build(inputs: Inputs<'_>) -> Report {
                 }
             }
             JobReport {
-                name: name.clone(),
+                name: job.name.clone(),
                 counts,
-                last_run: inputs.last_runs.get(name).map(RunView::of),
+                last_run: inputs.last_runs.get(&job.name).map(RunView::of),
                 items,
             }
         })
@@ -288,53 +292,98 @@ pub(crate) fn build(inputs: Inputs<'_>) -> Report {
         schema: SCHEMA,
         flow: inputs.config.dir.shown.display().to_string(),
         generated_at: inputs.generated_at.clone(),
-        run_in_progress: inputs.run_in_progress,
+        run_in_progress: inputs.run_pid.is_some(),
+        run_pid: inputs.run_pid,
         jobs,
     }
 }
 
+/// The status, the reason's word and the detail of an item.
+struct Standing {
+    status: Status,
+    reason: &'static str,
+    upstream: Vec<String>,
+    detail: String,
+}
+
+impl Standing {
+    fn new(status: Status, reason: &'static str, detail: String) -> Self {
+        Self {
+            status,
+            reason,
+            upstream: Vec::new(),
+            detail,
+        }
+    }
+}
+
+fn standing(entry: &Planned, run: Option<&RunRecord>, job: &str, retries: u32) -> Standing {
+    match &entry.decision {
+        Decision::UpToDate => {
+            Standing::new(Status::Success, "up_to_date", "target is up to date".into())
+        }
+        Decision::Run {
+            reason: Reason::Retry,
+            attempt,
+        } => Standing::new(
+            Status::Error,
+            "retry",
+            format!(
+                "{}; attempt {attempt} of {retries} on the next run",
+                failure(run)
+            ),
+        ),
+        Decision::GaveUp { attempts } => Standing::new(
+            Status::Error,
+            "gave_up",
+            format!(
+                "{}; gave up after {attempts} attempts: fix it, then `flow retry {job} {}`",
+                failure(run),
+                entry.item.id
+            ),
+        ),
+        Decision::Run { reason, .. } => Standing::new(
+            Status::Preliminary,
+            "will_run",
+            format!("will run: {}", reason.describe()),
+        ),
+        Decision::Upstream { jobs, paths } => Standing {
+            status: Status::Preliminary,
+            reason: "upstream",
+            upstream: jobs.clone(),
+            detail: format!(
+                "waiting for upstream job {} to write {}",
+                jobs.iter()
+                    .map(|job| format!("`{job}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                paths.join(", ")
+            ),
+        },
+        Decision::Settling(paths) => Standing::new(
+            Status::Preliminary,
+            "settling",
+            format!("waiting for {} to settle", paths.join(", ")),
+        ),
+        Decision::MissingInput(path) => Standing::new(
+            Status::Preliminary,
+            "missing_input",
+            format!("waiting for input {path}"),
+        ),
+    }
+}
+
 fn item_report(inputs: &Inputs<'_>, job: &str, entry: &Planned, retries: u32) -> ItemReport {
-    let record = inputs.records.get(&(job.to_owned(), entry.item.id.clone()));
+    let record = inputs.known.record(job, &entry.item.id);
     let run = record.and_then(|record| inputs.runs.get(&record.last_run));
     let running =
-        record.is_some_and(|record| record.outcome == Outcome::Running) && inputs.run_in_progress;
-    let (status, detail) = if running {
-        (Status::Running, "a run is in progress".to_owned())
+        record.is_some_and(|record| record.outcome == Outcome::Running) && inputs.run_pid.is_some();
+    let standing = if running {
+        Standing::new(Status::Running, "running", "a run is in progress".into())
     } else {
-        match &entry.decision {
-            Decision::UpToDate => (Status::Success, "target is up to date".to_owned()),
-            Decision::Run {
-                reason: Reason::Retry,
-                attempt,
-            } => (
-                Status::Error,
-                format!(
-                    "{}; attempt {attempt} of {retries} on the next run",
-                    failure(run)
-                ),
-            ),
-            Decision::GaveUp { attempts } => (
-                Status::Error,
-                format!(
-                    "{}; gave up after {attempts} attempts: fix it, then `flow retry {job} {}`",
-                    failure(run),
-                    entry.item.id
-                ),
-            ),
-            Decision::Run { reason, .. } => (
-                Status::Preliminary,
-                format!("will run: {}", reason.describe()),
-            ),
-            Decision::Settling(paths) => (
-                Status::Preliminary,
-                format!("waiting for {} to settle", paths.join(", ")),
-            ),
-            Decision::MissingInput(path) => {
-                (Status::Preliminary, format!("waiting for input {path}"))
-            }
-        }
+        standing(entry, run, job, retries)
     };
-    let log_tail = if status == Status::Error {
+    let log_tail = if standing.status == Status::Error {
         run.and_then(|run| inputs.tails.get(&run.id))
             .cloned()
             .unwrap_or_default()
@@ -343,8 +392,10 @@ fn item_report(inputs: &Inputs<'_>, job: &str, entry: &Planned, retries: u32) ->
     };
     ItemReport {
         item: entry.item.id.clone(),
-        status,
-        detail,
+        status: standing.status,
+        reason: standing.reason,
+        upstream: standing.upstream,
+        detail: standing.detail,
         inputs: entry
             .item
             .inputs
@@ -397,15 +448,10 @@ pub(crate) fn render_text(report: &Report) -> String {
                 .map_or_else(|| "never".to_owned(), RunView::summary),
         ]);
     }
-    let mut out = format!(
-        "flow {}{}\n{table}\n",
-        report.flow,
-        if report.run_in_progress {
-            " (a run is in progress)"
-        } else {
-            ""
-        }
-    );
+    let progress = report.run_pid.map_or_else(String::new, |pid| {
+        format!(" (a run is in progress, pid {pid})")
+    });
+    let mut out = format!("flow {}{progress}\n{table}\n", report.flow);
     for job in &report.jobs {
         for item in job
             .items

@@ -9,15 +9,15 @@ fn plan_lists_the_whole_chain_without_running_it() {
     output.assert_code(0);
     assert_eq!(
         output.stdout,
-        "run   timestamp X_A.txt: not run yet (attempt 1)
+        "run timestamp X_A.txt: not run yet (attempt 1)
       source/X_A.txt -> timestamped/X_A.txt
-run   timestamp X_B.txt: not run yet (attempt 1)
+run timestamp X_B.txt: not run yet (attempt 1)
       source/X_B.txt -> timestamped/X_B.txt
-run   zscore X_A.txt: not run yet (attempt 1)
+wait zscore X_A.txt: upstream timestamp
       timestamped/X_A.txt -> zscored/X_A.txt
-run   merge X_A.txt: not run yet (attempt 1)
+wait merge X_A.txt: upstream zscore, timestamp
       zscored/X_A.txt + timestamped/X_B.txt -> merged/X.txt
-4 to run, 0 waiting, 0 in error, 0 up to date
+2 to run, 2 after upstream jobs, 0 waiting, 0 in error, 0 up to date
 "
     );
     assert!(flow.calls().is_empty(), "plan must not run jobs");
@@ -25,7 +25,7 @@ run   merge X_A.txt: not run yet (attempt 1)
     let output = flow.run(&["plan"]);
     assert_eq!(
         output.stdout,
-        "0 to run, 0 waiting, 0 in error, 4 up to date\n"
+        "0 to run, 0 after upstream jobs, 0 waiting, 0 in error, 4 up to date\n"
     );
 }
 
@@ -37,6 +37,6 @@ fn plan_shows_an_item_waiting_for_its_other_input() {
     let output = flow.run(&["plan"]);
     assert_eq!(
         output.stdout,
-        "wait  merge X_A.txt: missing input timestamped/X_B.txt\n0 to run, 1 waiting, 0 in error, 2 up to date\n"
+        "wait merge X_A.txt: missing input timestamped/X_B.txt\n0 to run, 0 after upstream jobs, 1 waiting, 0 in error, 2 up to date\n"
     );
 }

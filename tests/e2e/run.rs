@@ -53,7 +53,11 @@ fn full_chain_in_one_run_then_a_second_run_does_nothing() {
         "cron mails any output"
     );
     assert_eq!(flow.calls().len(), 4, "a second run must not run anything");
-    assert!(!flow.list("merged").iter().any(|name| name == "X.txt.tmp"));
+    assert_eq!(flow.list("merged"), [".flow-staging", "X.txt"]);
+    assert!(
+        flow.list("merged/.flow-staging").is_empty(),
+        "nothing stays staged after a run"
+    );
 }
 
 #[test]

@@ -171,13 +171,44 @@ fn parses_durations() {
 
 #[test]
 fn cycle_detection_finds_the_cycle() {
+    let reach = |root: &str| Reach {
+        root: root.to_owned(),
+        depth: 2,
+    };
     let link = |reads: &[&str], writes: &str| Links {
-        reads: reads.iter().map(|r| (*r).to_owned()).collect(),
-        writes: writes.to_owned(),
+        reads: reads.iter().map(|root| reach(root)).collect(),
+        writes: reach(writes),
     };
     let chain = [link(&["b"], "c"), link(&["a"], "b"), link(&["c", "a"], "d")];
     assert_eq!(order_jobs(&chain), Ok(vec![1, 0, 2]));
     let cycle = [link(&["in"], "x"), link(&["x"], "y"), link(&["y"], "in")];
     assert_eq!(order_jobs(&cycle), Err(vec![0, 1, 2]));
     assert_eq!(order_jobs(&[link(&["x"], "x")]), Err(vec![0]));
+}
+
+#[test]
+fn jobs_link_through_patterns_as_deep_as_each_other_with_nested_roots() {
+    let config = parse(
+        "jobs:
+  - name: clean
+    run: sh
+    source: landing/{yyyy}/{mm}/{name}.csv
+    target: clean/{yyyy}-{mm}/{name}.csv
+  - name: load
+    run: sh
+    source: clean/{day}/{name}.csv
+    target: loaded
+  - name: side
+    run: sh
+    source: \"{name}.csv\"
+    target: side
+",
+    )
+    .expect("valid");
+    let stages: Vec<(&str, usize)> = config
+        .jobs
+        .iter()
+        .map(|job| (job.name.as_str(), job.stage))
+        .collect();
+    assert_eq!(stages, [("clean", 0), ("load", 1), ("side", 0)]);
 }

@@ -1,241 +1,269 @@
 //! Decisions per item: new, settling, up to date, changed, deleted,
-//! retried, given up, and the chain planned in one pass.
+//! retried, given up, and a chain planned in one graph.
+
+use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::pattern::Pattern;
+use crate::config::{Finder, FlowDir};
+use crate::diag::SourceFile;
 
 const SEC: i64 = 1_000_000_000;
-const NOW: i64 = 1_000 * SEC;
 
-fn job(source: &str, target: &str, inputs: &[(&str, &str)]) -> Job {
-    let source = Pattern::parse(source).expect("source");
-    let target = Pattern::parse_target(target, &source).expect("target");
-    Job {
-        name: "j".into(),
-        program: "/bin/true".into(),
-        source,
-        inputs: inputs
-            .iter()
-            .map(|(name, pattern)| ((*name).to_owned(), Pattern::parse(pattern).expect("input")))
-            .collect(),
-        target,
-        args: Vec::new(),
-        timeout: Duration::from_secs(60),
-        retries: 2,
-    }
+struct Setup {
+    dir: tempfile::TempDir,
+    config: Config,
 }
 
-fn meta(age_secs: i64) -> FileMeta {
-    FileMeta {
-        size: 10,
-        mtime_ns: NOW - age_secs * SEC,
-    }
-}
-
-fn record(fingerprint: &str, outcome: Outcome, attempts: u32) -> ItemRecord {
-    ItemRecord {
-        job: "j".into(),
-        item: "a.csv".into(),
-        outcome,
-        attempts,
-        inputs: fingerprint.into(),
-        last_run: 1,
-        target: "out/a.csv".into(),
-        produced: None,
-        rearmed: false,
-    }
-}
-
-fn decide_one(scan: &Scan, records: &HashMap<(String, String), ItemRecord>) -> Planned {
-    let known = Known::new(records);
-    let mut planned = plan_job(
-        &job("in", "out", &[]),
-        scan,
-        &known,
-        Duration::from_secs(2),
-        NOW,
-    );
-    assert_eq!(planned.len(), 1);
-    planned.remove(0)
-}
-
-fn with(entries: &[(&str, FileMeta)]) -> Scan {
-    let mut scan = Scan::default();
-    for (path, meta) in entries {
-        scan.insert(path, *meta);
-    }
-    scan
-}
-
-fn keyed(record: ItemRecord) -> HashMap<(String, String), ItemRecord> {
-    HashMap::from([(("j".to_owned(), "a.csv".to_owned()), record)])
-}
-
-#[test]
-fn new_settled_input_runs_and_young_one_waits() {
-    let planned = decide_one(&with(&[("in/a.csv", meta(5))]), &HashMap::new());
-    let run = Decision::Run {
-        attempt: 1,
-        reason: Reason::New,
+fn setup(yaml: &str) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flow = FlowDir {
+        shown: PathBuf::from("."),
+        path: dir.path().to_path_buf(),
     };
-    assert_eq!(planned.decision, run);
-    assert_eq!(planned.item.target, "out/a.csv");
-    let planned = decide_one(&with(&[("in/a.csv", meta(1))]), &HashMap::new());
-    assert_eq!(
-        planned.decision,
-        Decision::Settling(vec!["in/a.csv".into()])
-    );
+    let file = SourceFile {
+        display: "flow.yaml".into(),
+        text: yaml.into(),
+    };
+    let finder = Finder {
+        beside: None,
+        path: vec!["/bin".into(), "/usr/bin".into()],
+    };
+    let config = Config::parse(flow, file, &finder).expect("valid config");
+    Setup { dir, config }
+}
+
+impl Setup {
+    fn write(&self, rel: &str) -> FileMeta {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, rel).expect("write");
+        FileMeta::of(&path).expect("a file")
+    }
+
+    fn plan(&self, known: &Known, now_ns: i64) -> Vec<(String, String, Decision)> {
+        let mut scan = Scan::new(self.dir.path());
+        plan(&self.config, &mut scan, known, now_ns, &HashSet::new())
+            .items
+            .into_iter()
+            .map(|planned| {
+                let job = self.config.jobs[planned.item.job].name.clone();
+                (job, planned.item.id, planned.decision)
+            })
+            .collect()
+    }
+
+    fn fingerprint_of(&self, known: &Known, now_ns: i64) -> String {
+        let mut scan = Scan::new(self.dir.path());
+        let plan = plan(&self.config, &mut scan, known, now_ns, &HashSet::new());
+        plan.items[0].fingerprint.clone()
+    }
+
+    fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.dir.path().join(rel)).expect("remove");
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+const ONE: &str = "settle: 2s
+retries: 2
+jobs:
+  - name: j
+    run: sh
+    source: in
+    target: out
+";
+
+fn record(setup: &Setup, fingerprint: &str, outcome: Outcome, attempts: u32) -> Known {
+    let produced = (outcome == Outcome::Success)
+        .then(|| FileMeta::of(&setup.path().join("out/a.csv")))
+        .flatten()
+        .map(|meta| (meta.size, meta.mtime_ns));
+    Known::new(HashMap::from([(
+        ("j".to_owned(), "a.csv".to_owned()),
+        ItemRecord {
+            job: "j".into(),
+            item: "a.csv".into(),
+            outcome,
+            attempts,
+            inputs: fingerprint.into(),
+            last_run: 1,
+            target: "out/a.csv".into(),
+            produced,
+            rearmed: false,
+        },
+    )]))
+}
+
+fn run(attempt: u32, reason: Reason) -> Decision {
+    Decision::Run { attempt, reason }
 }
 
 #[test]
-fn done_item_is_up_to_date_until_target_deleted_or_input_changed() {
-    let scan = with(&[("in/a.csv", meta(5)), ("out/a.csv", meta(4))]);
-    let fingerprint = decide_one(&scan, &HashMap::new()).fingerprint;
-    let records = keyed(record(&fingerprint, Outcome::Success, 1));
-    assert_eq!(decide_one(&scan, &records).decision, Decision::UpToDate);
-    let deleted = with(&[("in/a.csv", meta(5))]);
-    assert!(matches!(
-        decide_one(&deleted, &records).decision,
-        Decision::Run {
-            reason: Reason::TargetMissing,
-            ..
-        }
-    ));
-    let changed = with(&[("in/a.csv", meta(3)), ("out/a.csv", meta(4))]);
-    assert!(matches!(
-        decide_one(&changed, &records).decision,
-        Decision::Run {
-            reason: Reason::InputChanged,
-            attempt: 1
-        }
-    ));
+fn a_new_settled_input_runs_and_a_young_one_waits() {
+    let setup = setup(ONE);
+    let meta = setup.write("in/a.csv");
+    let settled = meta.mtime_ns + 3 * SEC;
+    let decided = setup.plan(&Known::default(), settled);
+    assert_eq!(decided, [("j".into(), "a.csv".into(), run(1, Reason::New))]);
+    let young = meta.mtime_ns + SEC;
+    let decided = setup.plan(&Known::default(), young);
+    assert_eq!(decided[0].2, Decision::Settling(vec!["in/a.csv".into()]));
 }
 
 #[test]
-fn failures_retry_until_attempts_are_used_then_rearm() {
-    let scan = with(&[("in/a.csv", meta(5))]);
-    let fingerprint = decide_one(&scan, &HashMap::new()).fingerprint;
-    let once = keyed(record(&fingerprint, Outcome::Failed, 1));
+fn a_done_item_is_up_to_date_until_its_target_goes_or_its_input_changes() {
+    let setup = setup(ONE);
+    let meta = setup.write("in/a.csv");
+    let now = meta.mtime_ns + 10 * SEC;
+    let fingerprint = setup.fingerprint_of(&Known::default(), now);
+    setup.write("out/a.csv");
+    let known = record(&setup, &fingerprint, Outcome::Success, 1);
+    assert_eq!(setup.plan(&known, now)[0].2, Decision::UpToDate);
+    setup.remove("out/a.csv");
+    assert_eq!(setup.plan(&known, now)[0].2, run(1, Reason::TargetMissing));
+    let known = record(&setup, "input=in/a.csv:1:1", Outcome::Success, 1);
+    assert_eq!(setup.plan(&known, now)[0].2, run(1, Reason::InputChanged));
+}
+
+#[test]
+fn failures_retry_until_the_attempts_are_used_then_rearm() {
+    let setup = setup(ONE);
+    let meta = setup.write("in/a.csv");
+    let now = meta.mtime_ns + 10 * SEC;
+    let fingerprint = setup.fingerprint_of(&Known::default(), now);
+    let known = record(&setup, &fingerprint, Outcome::Failed, 1);
+    assert_eq!(setup.plan(&known, now)[0].2, run(2, Reason::Retry));
+    let known = record(&setup, &fingerprint, Outcome::Failed, 2);
     assert_eq!(
-        decide_one(&scan, &once).decision,
-        Decision::Run {
-            attempt: 2,
-            reason: Reason::Retry
-        }
-    );
-    let twice = keyed(record(&fingerprint, Outcome::TimedOut, 2));
-    assert_eq!(
-        decide_one(&scan, &twice).decision,
+        setup.plan(&known, now)[0].2,
         Decision::GaveUp { attempts: 2 }
     );
-    let mut rearmed = record(&fingerprint, Outcome::Failed, 0);
+    let known = record(&setup, &fingerprint, Outcome::Interrupted, 1);
+    assert_eq!(setup.plan(&known, now)[0].2, run(2, Reason::Interrupted));
+    let mut known = record(&setup, &fingerprint, Outcome::Failed, 0);
+    let mut rearmed = known.record("j", "a.csv").cloned().expect("recorded");
     rearmed.rearmed = true;
-    assert!(matches!(
-        decide_one(&scan, &keyed(rearmed)).decision,
-        Decision::Run {
-            reason: Reason::Rearmed,
-            ..
-        }
-    ));
+    known.update(rearmed);
+    assert_eq!(setup.plan(&known, now)[0].2, run(1, Reason::Rearmed));
 }
 
+const CHAIN: &str = "settle: 2s
+jobs:
+  - name: merge
+    run: sh
+    source: mid/{name}_A.{ext}
+    inputs:
+      right: in/{name}_B.{ext}
+    target: out/{name}.{ext}
+  - name: first
+    run: sh
+    source: in
+    target: mid
+";
+
 #[test]
-fn own_fresh_outputs_need_not_settle_and_chain_in_one_plan() {
-    let first = job("in", "mid", &[]);
-    let mut second = job(
-        "mid/{name}.{ext}",
-        "out/{name}.{ext}",
-        &[("right", "in/{name}.{ext}")],
-    );
-    second.name = "k".into();
-    let scan = with(&[("in/a.csv", meta(5))]);
-    let records = HashMap::new();
-    let known = Known::new(&records);
-    let config = Config {
-        dir: crate::config::FlowDir {
-            shown: ".".into(),
-            path: "/x".into(),
-        },
-        settle: Duration::from_secs(2),
-        grace: Duration::from_secs(1),
-        parallel: 1,
-        jobs: vec![first, second],
+fn a_chain_is_one_graph_whose_later_stages_wait_for_their_upstream_job() {
+    let setup = setup(CHAIN);
+    setup.write("in/X_A.csv");
+    let meta = setup.write("in/X_B.csv");
+    let now = meta.mtime_ns + 10 * SEC;
+    let upstream = Decision::Upstream {
+        jobs: vec!["first".into()],
+        paths: vec!["mid/X_A.csv".into()],
     };
-    let plans = plan_all(&config, &scan, &known, NOW);
-    assert_eq!(plans.len(), 2);
-    let downstream = &plans[1].1[0];
-    assert!(
-        matches!(downstream.decision, Decision::Run { .. }),
-        "{downstream:?}"
-    );
     assert_eq!(
-        downstream.item.inputs[1],
-        ("right".to_owned(), "in/a.csv".to_owned())
-    );
-    assert_eq!(downstream.item.target, "out/a.csv");
-}
-
-#[test]
-fn missing_extra_input_waits() {
-    let second = job(
-        "mid/{name}_A.{ext}",
-        "out/{name}.{ext}",
-        &[("right", "mid/{name}_B.{ext}")],
-    );
-    let scan = with(&[("mid/x_A.csv", meta(9))]);
-    let records = HashMap::new();
-    let planned = plan_job(&second, &scan, &Known::new(&records), Duration::ZERO, NOW);
-    assert_eq!(
-        planned[0].decision,
-        Decision::MissingInput("mid/x_B.csv".into())
+        setup.plan(&Known::default(), now),
+        [
+            ("first".into(), "X_A.csv".into(), run(1, Reason::New)),
+            ("first".into(), "X_B.csv".into(), run(1, Reason::New)),
+            ("merge".into(), "X_A.csv".into(), upstream),
+        ]
     );
 }
 
 #[test]
-fn parallel_listing_equals_listing_job_by_job_and_skips_hidden_and_config() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
-    for path in [
-        "in/b.csv",
-        "in/a.csv",
-        "in/.partial",
-        "mid/a.csv",
-        "flow.yaml",
-        "top.csv",
-    ] {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&path, "x").expect("write");
-    }
-    std::fs::create_dir_all(root.join("in/sub")).expect("mkdir");
-    let mut top = job(".", "out", &[]);
-    top.name = "t".into();
-    let config = Config {
-        dir: crate::config::FlowDir {
-            shown: ".".into(),
-            path: root.to_path_buf(),
-        },
-        settle: Duration::from_secs(2),
-        grace: Duration::from_secs(1),
-        parallel: 1,
-        jobs: vec![job("in", "mid", &[]), job("mid", "out", &[]), top],
+fn a_fresh_output_of_the_host_needs_no_settling_but_a_foreign_one_does() {
+    let setup = setup(CHAIN);
+    let right = setup.write("in/X_B.csv");
+    let mid = setup.write("mid/X_A.csv");
+    let now = mid.mtime_ns.max(right.mtime_ns) + SEC;
+    let decided = setup.plan(&Known::default(), now);
+    assert_eq!(
+        decided[1].2,
+        Decision::Settling(vec!["mid/X_A.csv".into(), "in/X_B.csv".into()])
+    );
+    let ours = ItemRecord {
+        job: "first".into(),
+        item: "X_A.csv".into(),
+        outcome: Outcome::Success,
+        attempts: 1,
+        inputs: String::new(),
+        last_run: 1,
+        target: "mid/X_A.csv".into(),
+        produced: Some((mid.size, mid.mtime_ns)),
+        rearmed: false,
     };
-    let jobs: Vec<&Job> = config.jobs.iter().collect();
-    let one_by_one = Scan::read(&config, &jobs);
-    let parallel = Scan::read_parallel(&config, &config.jobs);
-    for folder in ["in", "mid", "out", ""] {
-        assert_eq!(
-            parallel.folder(folder),
-            one_by_one.folder(folder),
-            "{folder}"
-        );
-    }
-    let names: Vec<&str> = parallel.folder("in").keys().map(String::as_str).collect();
+    let known = Known::new(HashMap::from([(("first".into(), "X_A.csv".into()), ours)]));
+    let decided = setup.plan(&known, right.mtime_ns + 3 * SEC);
+    assert_eq!(decided[1].2, run(1, Reason::New));
+}
+
+#[test]
+fn a_missing_extra_input_that_no_job_writes_waits() {
+    let setup = setup(CHAIN);
+    let meta = setup.write("mid/X_A.csv");
+    let decided = setup.plan(&Known::default(), meta.mtime_ns + 10 * SEC);
     assert_eq!(
-        names,
-        ["a.csv", "b.csv"],
-        "sorted, no hidden file, no folder"
+        decided,
+        [(
+            "merge".into(),
+            "X_A.csv".into(),
+            Decision::MissingInput("in/X_B.csv".into())
+        )]
     );
-    let top: Vec<&str> = parallel.folder("").keys().map(String::as_str).collect();
-    assert_eq!(top, ["top.csv"], "the configuration is never an item");
+}
+
+#[test]
+fn partitioned_items_are_named_by_their_path_below_the_root() {
+    let setup = setup(
+        "settle: 0s
+jobs:
+  - name: clean
+    run: sh
+    source: landing/{yyyy}/{mm}/{name}.csv
+    target: clean/{yyyy}-{mm}/{name}.parquet
+  - name: load
+    run: sh
+    source: clean/{month}/{name}.parquet
+    target: loaded/{month}_{name}.txt
+",
+    );
+    setup.write("landing/2026/11/a.csv");
+    let meta = setup.write("landing/2026/12/b.csv");
+    let decided = setup.plan(&Known::default(), meta.mtime_ns + SEC);
+    let named: Vec<(String, String)> = decided
+        .iter()
+        .map(|(job, id, _)| (job.clone(), id.clone()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("clean".into(), "2026/11/a.csv".into()),
+            ("clean".into(), "2026/12/b.csv".into()),
+            ("load".into(), "2026-11/a.parquet".into()),
+            ("load".into(), "2026-12/b.parquet".into()),
+        ]
+    );
+    let mut scan = Scan::new(setup.path());
+    let plan = plan(
+        &setup.config,
+        &mut scan,
+        &Known::default(),
+        meta.mtime_ns + SEC,
+        &HashSet::new(),
+    );
+    assert_eq!(plan.items[2].item.target, "loaded/2026-11_a.txt");
 }

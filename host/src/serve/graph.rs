@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::config::Config;
-use crate::pattern::Bindings;
 use crate::serve::text::escape_html;
 
 const BOX_W: i64 = 120;
@@ -60,8 +59,8 @@ impl Layout {
             let reads: Vec<(usize, String)> = std::iter::once(&job.source)
                 .chain(job.inputs.iter().map(|(_, pattern)| pattern))
                 .map(|pattern| {
-                    let folder = layout.folder(&pattern.folder, 0, &mut rows);
-                    (folder, pattern.render(&Bindings::new()))
+                    let folder = layout.folder(&pattern.root, 0, &mut rows);
+                    (folder, pattern.display())
                 })
                 .collect();
             let column = reads
@@ -84,8 +83,8 @@ impl Layout {
                     title,
                 });
             }
-            let target = layout.folder(&job.target.folder, column + 1, &mut rows);
-            let title = job.target.render(&Bindings::new());
+            let target = layout.folder(&job.target.root, column + 1, &mut rows);
+            let title = job.target.display();
             layout.edges.push(Edge {
                 from: id,
                 to: target,

@@ -145,6 +145,7 @@ mod tests {
             flow: "f".into(),
             generated_at: "t".into(),
             run_in_progress: false,
+            run_pid: None,
             jobs: vec![JobReport {
                 name: "zscore".into(),
                 counts: Counts {

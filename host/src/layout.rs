@@ -1,0 +1,84 @@
+//! Every path the host itself makes in a flow folder: the state database,
+//! the run lock and the run logs under `<flow>/.flow/`, and the hidden
+//! staging area inside each target root where jobs write.
+//!
+//! Only names paths; creating and reading them is the callers' business.
+
+use std::path::{Path, PathBuf};
+
+/// The hidden folder inside a target root where jobs write.
+pub(crate) const STAGING: &str = ".flow-staging";
+
+/// The host's paths in one flow folder.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    flow: PathBuf,
+    dot: PathBuf,
+}
+
+impl Layout {
+    pub(crate) fn new(flow_dir: &Path) -> Self {
+        Self {
+            flow: flow_dir.to_path_buf(),
+            dot: flow_dir.join(".flow"),
+        }
+    }
+
+    /// `<flow>/.flow`.
+    pub(crate) fn dot_flow(&self) -> &Path {
+        &self.dot
+    }
+
+    pub(crate) fn state_db(&self) -> PathBuf {
+        self.dot.join("state.db")
+    }
+
+    pub(crate) fn lock(&self) -> PathBuf {
+        self.dot.join("lock")
+    }
+
+    pub(crate) fn logs(&self) -> PathBuf {
+        self.dot.join("logs")
+    }
+
+    /// The log of run `id`; an item id's `/` become `_`, the run id keeps
+    /// names apart.
+    pub(crate) fn log(&self, id: i64, job: &str, item: &str) -> PathBuf {
+        self.logs()
+            .join(format!("{id}-{job}-{}.log", item.replace('/', "_")))
+    }
+
+    /// The staging area of a target root (relative to the flow folder).
+    pub(crate) fn staging_area(&self, target_root: &str) -> PathBuf {
+        self.flow.join(target_root).join(STAGING)
+    }
+
+    /// Where run `id` writes a target named `file_name`: the run id keeps
+    /// concurrent attempts apart; the name keeps the extension, from which
+    /// jobs choose the output format.
+    pub(crate) fn staging(&self, target_root: &str, id: i64, file_name: &str) -> PathBuf {
+        self.staging_area(target_root)
+            .join(format!("{id}-{file_name}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_every_host_path() {
+        let layout = Layout::new(Path::new("/f"));
+        assert_eq!(layout.state_db(), Path::new("/f/.flow/state.db"));
+        assert_eq!(layout.lock(), Path::new("/f/.flow/lock"));
+        assert_eq!(
+            layout.log(7, "clean", "2026/11/30/a.csv"),
+            Path::new("/f/.flow/logs/7-clean-2026_11_30_a.csv.log")
+        );
+        assert_eq!(
+            layout.staging("out", 7, "a.csv"),
+            Path::new("/f/out/.flow-staging/7-a.csv")
+        );
+        assert_eq!(layout.staging_area(""), Path::new("/f/.flow-staging"));
+    }
+}

@@ -1,0 +1,277 @@
+//! What is on disk, as a plan needs it: the files and sub-folders of the
+//! folders a pattern can reach, listed once each per pass, and the sources
+//! a pattern binds there.
+//!
+//! Only names, sizes and mtimes are read: the host never opens a data file.
+//! A folder is listed on first use, so a branch whose literal part does not
+//! match is never listed. Names starting with `.` are skipped at every level.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::DirEntry;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::pattern::{Bindings, Pattern};
+
+/// Size and modification time: how the host tells a file changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileMeta {
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: i64,
+}
+
+impl FileMeta {
+    pub(crate) fn of(path: &Path) -> Option<Self> {
+        Self::from_metadata(&std::fs::metadata(path).ok()?)
+    }
+
+    fn from_metadata(meta: &std::fs::Metadata) -> Option<Self> {
+        meta.is_file().then(|| Self {
+            size: meta.len(),
+            mtime_ns: meta.modified().map_or(0, nanos_since_epoch),
+        })
+    }
+}
+
+pub(crate) fn nanos_since_epoch(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+    })
+}
+
+/// One folder's visible entries.
+#[derive(Debug, Clone, Default)]
+struct Listing {
+    files: BTreeMap<String, FileMeta>,
+    folders: BTreeSet<String>,
+}
+
+/// A source file a pattern bound: its path (relative to the flow folder),
+/// its item id (the path below the pattern's root) and the bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) path: String,
+    pub(crate) bindings: Bindings,
+    pub(crate) meta: FileMeta,
+}
+
+/// Listings of the flow's folders by path relative to the flow folder.
+#[derive(Debug)]
+pub(crate) struct Scan {
+    base: PathBuf,
+    listings: HashMap<String, Listing>,
+}
+
+impl Scan {
+    pub(crate) fn new(base: &Path) -> Self {
+        Self {
+            base: base.to_path_buf(),
+            listings: HashMap::new(),
+        }
+    }
+
+    /// How many folders were listed: one per folder visited.
+    pub(crate) fn folders_listed(&self) -> usize {
+        self.listings.len()
+    }
+
+    fn listing(&mut self, folder: &str) -> &Listing {
+        let base = &self.base;
+        self.listings
+            .entry(folder.to_owned())
+            .or_insert_with(|| list(base, folder))
+    }
+
+    /// Size and mtime of the file at `path`, from its folder's listing.
+    pub(crate) fn meta(&mut self, path: &str) -> Option<FileMeta> {
+        let (folder, name) = split(path);
+        self.listing(folder).files.get(name).copied()
+    }
+
+    /// Every file `pattern` binds, in path order: only the folders its
+    /// segments can reach are listed, and a literal segment costs no listing
+    /// of the folder above it.
+    pub(crate) fn sources(&mut self, pattern: &Pattern) -> Vec<Found> {
+        let mut found = Vec::new();
+        let segments = pattern.segments();
+        let mut branches = vec![(pattern.root.clone(), Bindings::new())];
+        for (depth, segment) in segments.iter().enumerate() {
+            let last = depth + 1 == segments.len();
+            let mut next = Vec::new();
+            for (folder, bindings) in branches {
+                if last {
+                    let listing = self.listing(&folder);
+                    for (name, meta) in &listing.files {
+                        let mut bound = bindings.clone();
+                        if segment.bind(name, &mut bound) {
+                            found.push(Found {
+                                path: join(&folder, name),
+                                bindings: bound,
+                                meta: *meta,
+                            });
+                        }
+                    }
+                } else if let Some(literal) = segment.literal() {
+                    next.push((join(&folder, literal), bindings));
+                } else {
+                    for name in &self.listing(&folder).folders {
+                        let mut bound = bindings.clone();
+                        if segment.bind(name, &mut bound) {
+                            next.push((join(&folder, name), bound));
+                        }
+                    }
+                }
+            }
+            branches = next;
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        found
+    }
+
+    /// Notes a file the host just put at `path`, so that later lookups in
+    /// this pass see it without listing its folder again.
+    pub(crate) fn record_file(&mut self, path: &str, meta: FileMeta) {
+        let (folder, name) = split(path);
+        if let Some(listing) = self.listings.get_mut(folder) {
+            listing.files.insert(name.to_owned(), meta);
+        }
+        let mut child = folder;
+        while !child.is_empty() {
+            let (parent, name) = split(child);
+            if let Some(listing) = self.listings.get_mut(parent) {
+                listing.folders.insert(name.to_owned());
+            }
+            child = parent;
+        }
+    }
+}
+
+fn join(folder: &str, name: &str) -> String {
+    if folder.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{folder}/{name}")
+    }
+}
+
+pub(crate) fn split(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
+
+/// The visible files and folders of `folder`; a folder that cannot be read
+/// lists as empty (it does not exist yet, mostly).
+fn list(base: &Path, folder: &str) -> Listing {
+    let mut listing = Listing::default();
+    let Ok(entries) = std::fs::read_dir(base.join(folder)) else {
+        return listing;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.') || (folder.is_empty() && name == crate::config::FILE_NAME) {
+            continue;
+        }
+        match kind(&entry) {
+            Some(Kind::File(meta)) => {
+                listing.files.insert(name, meta);
+            }
+            Some(Kind::Folder) => {
+                listing.folders.insert(name);
+            }
+            None => {}
+        }
+    }
+    listing
+}
+
+enum Kind {
+    File(FileMeta),
+    Folder,
+}
+
+/// The kind comes with the listing: folders cost no stat; a symbolic link
+/// is followed.
+fn kind(entry: &DirEntry) -> Option<Kind> {
+    let kind = entry.file_type().ok()?;
+    if kind.is_dir() {
+        return Some(Kind::Folder);
+    }
+    if kind.is_symlink() {
+        let meta = std::fs::metadata(entry.path()).ok()?;
+        if meta.is_dir() {
+            return Some(Kind::Folder);
+        }
+        return FileMeta::from_metadata(&meta).map(Kind::File);
+    }
+    if !kind.is_file() {
+        return None;
+    }
+    FileMeta::from_metadata(&entry.metadata().ok()?).map(Kind::File)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(root: &Path, rel: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, rel).expect("write");
+    }
+
+    #[test]
+    fn lists_only_the_folders_a_pattern_can_reach_and_skips_hidden_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for rel in [
+            "landing/2026/11/30/23/a.csv",
+            "landing/2026/11/30/23/.partial.csv",
+            "landing/2026/11/.hidden/23/b.csv",
+            "landing/2026/12/01/00/c.csv",
+            "landing/2026/12/01/00/c.txt",
+            "landing/other/x/y/z.csv",
+            "flow.yaml",
+        ] {
+            touch(dir.path(), rel);
+        }
+        let pattern = Pattern::parse("landing/2026/{mm}/{dd}/{HH}/{name}.csv").expect("valid");
+        let mut scan = Scan::new(dir.path());
+        let found: Vec<String> = scan
+            .sources(&pattern)
+            .into_iter()
+            .map(|found| found.path)
+            .collect();
+        assert_eq!(
+            found,
+            ["landing/2026/11/30/23/a.csv", "landing/2026/12/01/00/c.csv"]
+        );
+        // 2026, 11, 12, 11/30, 12/01, 11/30/23, 12/01/00: never landing/ nor other/
+        assert_eq!(scan.folders_listed(), 7);
+        let root = Pattern::parse("{name}.yaml").expect("valid");
+        assert!(
+            scan.sources(&root).is_empty(),
+            "flow.yaml is never an input"
+        );
+    }
+
+    #[test]
+    fn a_recorded_file_is_seen_without_listing_its_parent_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut scan = Scan::new(dir.path());
+        let pattern = Pattern::parse("out/{day}/{name}.csv").expect("valid");
+        assert!(scan.sources(&pattern).is_empty());
+        touch(dir.path(), "out/d1/a.csv");
+        assert!(
+            scan.sources(&pattern).is_empty(),
+            "`out` is listed once a pass"
+        );
+        let meta = FileMeta::of(&dir.path().join("out/d1/a.csv")).expect("a file");
+        scan.record_file("out/d1/a.csv", meta);
+        let found = scan.sources(&pattern);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].path.as_str(), found[0].meta),
+            ("out/d1/a.csv", meta)
+        );
+    }
+}
