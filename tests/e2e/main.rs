@@ -4,6 +4,7 @@
 
 mod check;
 mod docker;
+mod graph;
 mod init;
 mod logs;
 mod plan;
