@@ -86,6 +86,10 @@ pub(crate) enum Written {
     /// `rows` rows of the file went in; `changed` of them were inserted or
     /// changed.
     Rows { rows: u64, changed: u64 },
+    /// `rows` rows of the file went into an existing table, and MySQL
+    /// counted `affected`: 1 for each row inserted, 2 for each updated,
+    /// 0 for each already as in the file.
+    Affected { rows: u64, affected: u64 },
     /// The rows were streamed and the stream gave up, for the reason given.
     Declined(&'static str),
 }
@@ -142,8 +146,9 @@ pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Outcome>
     }
     announce(job);
     let before = if fresh { 0 } else { tx.count(job.table_name)? };
-    let (rows, changed) = match tx.write_rows(job, fresh)? {
-        Written::Rows { rows, changed } => (rows, changed),
+    let (rows, changed, affected) = match tx.write_rows(job, fresh)? {
+        Written::Rows { rows, changed } => (rows, changed, None),
+        Written::Affected { rows, affected } => (rows, affected, Some(affected)),
         Written::Declined(reason) => return Ok(Outcome::Declined(reason)),
     };
     let after = if fresh {
@@ -153,12 +158,16 @@ pub(crate) fn apply(tx: &mut impl Transaction, job: &Job<'_>) -> Result<Outcome>
     };
     tx.record(job, rows)?;
     let inserted = after.saturating_sub(before);
+    let updated = match affected {
+        Some(affected) => affected.saturating_sub(inserted) / 2,
+        None => changed.saturating_sub(inserted),
+    };
     Ok(Outcome::Done(Report {
         rows,
         created: fresh,
         inserted,
-        updated: changed.saturating_sub(inserted),
-        unchanged: rows.saturating_sub(changed),
+        updated,
+        unchanged: rows.saturating_sub(inserted + updated),
     }))
 }
 
@@ -185,11 +194,23 @@ pub(crate) fn explain_missing_unique_key(
     if !driver_text.contains("ON CONFLICT") {
         return error;
     }
-    error.with_hint(format!(
-        "column `{key}` of table `{table}` is not unique there, so rows cannot be matched by it: add a unique index (`CREATE UNIQUE INDEX ON \"{table}\" (\"{key}\")`), or export with `--mode replace`",
-        key = job.key,
-        table = job.table_name
-    ))
+    error.with_hint(missing_unique_key_hint(job, Dialect::Postgres))
+}
+
+/// How to give a table made by hand the unique key an upsert matches by.
+pub(crate) fn missing_unique_key_hint(job: &Job<'_>, dialect: Dialect) -> String {
+    let (key, table) = (job.key, job.table_name);
+    let index = match dialect {
+        Dialect::Mysql => format!(
+            "ALTER TABLE `{table}` ADD UNIQUE (`{key}`); a TEXT column must first become VARCHAR: ALTER TABLE `{table}` MODIFY `{key}` VARCHAR(255) NOT NULL"
+        ),
+        Dialect::Sqlite | Dialect::Postgres => {
+            format!("`CREATE UNIQUE INDEX ON \"{table}\" (\"{key}\")`")
+        }
+    };
+    format!(
+        "column `{key}` of table `{table}` is not unique there, so rows cannot be matched by it: add a unique index ({index}), or export with `--mode replace`"
+    )
 }
 
 /// Checks the table's columns against the file's: an error for a file

@@ -1,5 +1,5 @@
-//! `db-export`: loads a table file into SQLite or PostgreSQL in one
-//! transaction, upserting on a key.
+//! `db-export`: loads a table file into SQLite, PostgreSQL or
+//! MySQL/MariaDB in one transaction, upserting on a key.
 //!
 //! This file owns the command line and the order of the work. A CSV file
 //! going into SQLite is streamed (read while it loads); every other file is
@@ -11,6 +11,7 @@ mod copy_binary;
 mod csv_stream;
 mod digest;
 mod export;
+mod mysql;
 mod postgres;
 mod schema;
 mod sql;
@@ -18,6 +19,7 @@ mod sqlite;
 mod table;
 mod table_name;
 mod target;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,9 +58,12 @@ struct Args {
     input: PathBuf,
 
     /// The database: sqlite://PATH (relative to the current folder, or
-    /// sqlite:///ABSOLUTE/PATH) or postgres://USER:PASSWORD@HOST:PORT/DB.
-    /// Passwords are masked in every message; prefer FLOW_DB to keep them
-    /// out of process lists.
+    /// sqlite:///ABSOLUTE/PATH), postgres://USER:PASSWORD@HOST:PORT/DB or
+    /// mysql://USER:PASSWORD@HOST:PORT/DB (mariadb:// too). Server URLs
+    /// take ?sslmode=disable|prefer|require|verify-ca|verify-full and
+    /// &sslrootcert=PATH (TLS; prefer is the default). Passwords are
+    /// masked in every message; prefer FLOW_DB to keep them out of
+    /// process lists.
     #[arg(
         long,
         value_name = "URL",
@@ -95,6 +100,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    tls::install_provider();
     run_job(|| run(&args))
 }
 
@@ -112,7 +118,7 @@ fn run(args: &Args) -> Result<()> {
     find_column(&input, &args.key, "--key")?;
     let stream = match target {
         Target::Sqlite { .. } => CsvStream::plan(&input, &args.key)?,
-        Target::Postgres { .. } => None,
+        Target::Postgres { .. } | Target::Mysql { .. } => None,
     };
     // Each read whole at most once: up front, or after the stream declined.
     let (first, second): (Table, Table);
@@ -173,11 +179,29 @@ fn export(target: &Target, job: &Job<'_>) -> Result<Outcome> {
             config,
             shown,
             secrets,
+            tls,
         } => postgres::export(
             &postgres::Server {
                 config,
                 shown,
                 secrets,
+                tls,
+            },
+            job,
+        ),
+        Target::Mysql {
+            opts,
+            connect_timeout,
+            shown,
+            secrets,
+            tls,
+        } => mysql::export(
+            &mysql::Server {
+                opts,
+                connect_timeout: *connect_timeout,
+                shown,
+                secrets,
+                tls,
             },
             job,
         ),

@@ -9,9 +9,11 @@
 use std::io::Write;
 use std::time::Duration;
 
+use postgres::Config;
+use postgres::config::{Host, SslMode as PgSslMode};
 use postgres::error::SqlState;
-use postgres::{Config, NoTls};
 use table_io::{Result, TableError};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::copy_binary;
 use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Written};
@@ -19,6 +21,7 @@ use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
 use crate::table::{Cell, Cells, Table, utc};
 use crate::target::scrub;
+use crate::tls::{self, SslMode, Tls};
 use table_io::timestamp;
 
 /// How long to try to reach the server when the URL sets no
@@ -38,6 +41,7 @@ pub(crate) struct Server<'a> {
     /// The URL with its password masked.
     pub(crate) shown: &'a str,
     pub(crate) secrets: &'a [String],
+    pub(crate) tls: &'a Tls,
 }
 
 /// Exports `job` into the server's database.
@@ -47,8 +51,14 @@ pub(crate) fn export(server: &Server<'_>, job: &Job<'_>) -> Result<Outcome> {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     config.application_name("db-export");
+    config.ssl_mode(match server.tls.mode {
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
+    });
+    let connector = MakeRustlsConnect::new(server.tls.client_config()?);
     let mut client = config
-        .connect(NoTls)
+        .connect(connector)
         .map_err(|error| connect_failure(server, &error))?;
     let tx = client
         .transaction()
@@ -69,6 +79,16 @@ fn connect_failure(server: &Server<'_>, error: &postgres::Error) -> TableError {
     let shown = server.shown;
     let cause = scrub(&chain(error), server.secrets);
     let user = server.config.get_user().unwrap_or("(none)");
+    let host = match server.config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        _ => String::new(),
+    };
+    if let Some(failed) = tls::handshake_failure(error, "PostgreSQL", shown, &host, server.tls) {
+        return failed.caused_by(cause);
+    }
+    if cause.contains("server does not support TLS") {
+        return tls::not_offered("PostgreSQL", shown, server.tls);
+    }
     match error.code() {
         Some(code) if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
             TableError::database(format!("the PostgreSQL server at {shown} refused the login of user `{user}`"))
@@ -84,7 +104,7 @@ fn connect_failure(server: &Server<'_>, error: &postgres::Error) -> TableError {
             .caused_by(cause),
         None => TableError::database(format!("cannot connect to the PostgreSQL server at {shown}"))
             .caused_by(cause)
-            .with_hint("check that the server runs and that host and port in the URL are right (`pg_isready -h HOST -p PORT` tells); TLS is not supported, use sslmode=disable or prefer"),
+            .with_hint("check that the server runs and that host and port in the URL are right (`pg_isready -h HOST -p PORT` tells)"),
     }
 }
 

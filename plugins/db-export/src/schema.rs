@@ -23,7 +23,24 @@ pub(crate) enum SqlType {
 pub(crate) enum Dialect {
     Sqlite,
     Postgres,
+    /// MySQL 8 and MariaDB 10.11+.
+    Mysql,
 }
+
+impl Dialect {
+    /// An SQL identifier quoted for this database: `"x"`, or MySQL's
+    /// `` `x` `` (double quotes are strings there unless `ANSI_QUOTES`).
+    pub(crate) fn quote(self, identifier: &str) -> String {
+        match self {
+            Self::Sqlite | Self::Postgres => quote(identifier),
+            Self::Mysql => format!("`{}`", identifier.replace('`', "``")),
+        }
+    }
+}
+
+/// The type of a MySQL key column of text: `TEXT` cannot be a key without
+/// a prefix length, and 255 characters of utf8mb4 fit InnoDB's index limit.
+pub(crate) const MYSQL_TEXT_KEY: &str = "varchar(255)";
 
 impl SqlType {
     /// The SQL type of a file column of polars type `dtype`.
@@ -52,6 +69,17 @@ impl SqlType {
             (Dialect::Postgres, Self::Integer) => "bigint",
             (Dialect::Postgres, Self::Boolean) => "boolean",
             (Dialect::Postgres, Self::Timestamp) => "timestamp with time zone",
+            // Up to 4 GB, so no value of a file is cut; a key is
+            // MYSQL_TEXT_KEY instead.
+            (Dialect::Mysql, Self::Text) => "longtext",
+            (Dialect::Mysql, Self::Float) => "double",
+            (Dialect::Mysql, Self::Integer) => "bigint",
+            // What BOOLEAN is in MySQL, and how the table reads back.
+            (Dialect::Mysql, Self::Boolean) => "tinyint(1)",
+            // DATETIME holds the UTC instant as written, with microseconds;
+            // TIMESTAMP would convert by the session's time zone and end in
+            // 2038.
+            (Dialect::Mysql, Self::Timestamp) => "datetime(6)",
         }
     }
 
@@ -96,6 +124,28 @@ impl SqlType {
                 }
                 _ => None,
             },
+            // COLUMN_TYPE, as `information_schema` gives it: `bigint(20)`,
+            // `tinyint(1)`, `varchar(255)`, `double unsigned`.
+            Dialect::Mysql => {
+                if declared.starts_with("tinyint(1)") || declared.starts_with("bool") {
+                    return Some(Self::Boolean);
+                }
+                let base = declared
+                    .split(|c: char| c == '(' || c.is_whitespace())
+                    .next()
+                    .unwrap_or_default();
+                match base {
+                    "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => {
+                        Some(Self::Text)
+                    }
+                    "double" | "float" | "real" | "decimal" | "numeric" => Some(Self::Float),
+                    "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => {
+                        Some(Self::Integer)
+                    }
+                    "datetime" | "timestamp" | "date" => Some(Self::Timestamp),
+                    _ => None,
+                }
+            }
         }
     }
 
@@ -197,18 +247,18 @@ impl SchemaDiff {
     /// The statements that would let the file in without losing the
     /// table's rows: new columns added, columns the file lacks dropped.
     pub(crate) fn alter_statements(&self, table: &str, dialect: Dialect) -> Vec<String> {
-        let table = quote(table);
+        let table = dialect.quote(table);
         let added = self.only_in_file.iter().map(|(name, sql)| {
             format!(
                 "ALTER TABLE {table} ADD COLUMN {} {}",
-                quote(name),
+                dialect.quote(name),
                 sql.name(dialect)
             )
         });
         let dropped = self
             .only_in_table
             .iter()
-            .map(|name| format!("ALTER TABLE {table} DROP COLUMN {}", quote(name)));
+            .map(|name| format!("ALTER TABLE {table} DROP COLUMN {}", dialect.quote(name)));
         added.chain(dropped).collect()
     }
 }
@@ -267,7 +317,7 @@ mod tests {
             SqlType::Boolean,
             SqlType::Timestamp,
         ] {
-            for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
                 assert_eq!(
                     SqlType::from_declared(sql.name(dialect), dialect),
                     Some(sql)
@@ -279,6 +329,17 @@ mod tests {
             Some(SqlType::Text)
         );
         assert_eq!(SqlType::from_declared("jsonb", Dialect::Postgres), None);
+        for (declared, sql) in [
+            ("bigint(20)", SqlType::Integer),
+            ("tinyint(4)", SqlType::Integer),
+            ("tinyint(1)", SqlType::Boolean),
+            (MYSQL_TEXT_KEY, SqlType::Text),
+            ("datetime", SqlType::Timestamp),
+            ("double unsigned", SqlType::Float),
+        ] {
+            assert_eq!(SqlType::from_declared(declared, Dialect::Mysql), Some(sql));
+        }
+        assert_eq!(SqlType::from_declared("json", Dialect::Mysql), None);
     }
 
     #[test]
@@ -332,5 +393,6 @@ mod tests {
     #[test]
     fn quotes_identifiers() {
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Mysql.quote("a`b"), "`a``b`");
     }
 }

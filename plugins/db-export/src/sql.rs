@@ -1,11 +1,11 @@
-//! The text of the statements both databases run, written once with the
+//! The text of the statements every database runs, written once with the
 //! differences of dialect spelled out: table creation, the upsert clause,
 //! the `flow_exports` table.
 //!
 //! Pure string building; the backends execute what it returns.
 
 use crate::export::EXPORTS_TABLE;
-use crate::schema::{Dialect, FileColumn, SqlType, quote};
+use crate::schema::{Dialect, FileColumn, MYSQL_TEXT_KEY, SqlType, quote};
 
 /// The columns of [`EXPORTS_TABLE`], after its generated `id`, in the
 /// order [`insert_export`] binds them.
@@ -34,7 +34,11 @@ pub(crate) fn create_table(
             } else {
                 ""
             };
-            format!("{} {}{constraint}", quote(&c.name), c.sql.name(dialect))
+            let sql = match (dialect, c.sql) {
+                (Dialect::Mysql, SqlType::Text) if c.name == key => MYSQL_TEXT_KEY,
+                (_, sql) => sql.name(dialect),
+            };
+            format!("{} {sql}{constraint}", dialect.quote(&c.name))
         })
         .collect();
     let options = match dialect {
@@ -42,18 +46,23 @@ pub(crate) fn create_table(
         // of its key, a tenth off a large load. The table reads the same;
         // only `rowid` is gone, which nothing of flow uses.
         Dialect::Sqlite => " WITHOUT ROWID",
-        Dialect::Postgres => "",
+        Dialect::Postgres | Dialect::Mysql => "",
     };
     format!(
         "CREATE TABLE {} ({}){options}",
-        quote(table),
+        dialect.quote(table),
         definitions.join(", ")
     )
 }
 
 /// The quoted names of `columns`, comma-separated.
 pub(crate) fn column_list(columns: &[FileColumn]) -> String {
-    let names: Vec<String> = columns.iter().map(|c| quote(&c.name)).collect();
+    column_list_in(columns, Dialect::Postgres)
+}
+
+/// The names of `columns` quoted for `dialect`, comma-separated.
+pub(crate) fn column_list_in(columns: &[FileColumn], dialect: Dialect) -> String {
+    let names: Vec<String> = columns.iter().map(|c| dialect.quote(&c.name)).collect();
     names.join(", ")
 }
 
@@ -85,9 +94,30 @@ pub(crate) fn on_conflict(
     let (old, new) = (old.join(", "), new.join(", "));
     let differs = match dialect {
         Dialect::Sqlite => format!("({old}) IS NOT ({new})"),
-        Dialect::Postgres => format!("ROW({old}) IS DISTINCT FROM ROW({new})"),
+        Dialect::Postgres | Dialect::Mysql => format!("ROW({old}) IS DISTINCT FROM ROW({new})"),
     };
     format!("{target} DO UPDATE SET {} WHERE {differs}", set.join(", "))
+}
+
+/// MySQL's `ON DUPLICATE KEY UPDATE` clause: every column but the key
+/// takes the file's value. `VALUES(c)` rather than MySQL 8's row alias,
+/// which MariaDB rejects. A row set to the values it has is not written
+/// and counts 0 affected rows, so nothing else is needed to keep rows
+/// already as in the file.
+pub(crate) fn on_duplicate_key(columns: &[FileColumn], key: &str) -> String {
+    let set: Vec<String> = columns
+        .iter()
+        .filter(|c| c.name != key)
+        .map(|c| {
+            let name = Dialect::Mysql.quote(&c.name);
+            format!("{name} = VALUES({name})")
+        })
+        .collect();
+    if set.is_empty() {
+        let key = Dialect::Mysql.quote(key);
+        return format!("ON DUPLICATE KEY UPDATE {key} = {key}");
+    }
+    format!("ON DUPLICATE KEY UPDATE {}", set.join(", "))
 }
 
 /// Creates [`EXPORTS_TABLE`] unless it exists.
@@ -95,6 +125,7 @@ pub(crate) fn create_exports_table(dialect: Dialect) -> String {
     let id = match dialect {
         Dialect::Sqlite => "id INTEGER PRIMARY KEY",
         Dialect::Postgres => "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        Dialect::Mysql => "id bigint AUTO_INCREMENT PRIMARY KEY",
     };
     let columns: Vec<String> = EXPORT_COLUMNS
         .iter()
@@ -115,6 +146,7 @@ pub(crate) fn insert_export(dialect: Dialect) -> String {
         .enumerate()
         .map(|(i, (_, sql))| match (dialect, sql) {
             (Dialect::Sqlite, _) => format!("?{}", i + 1),
+            (Dialect::Mysql, _) => "?".to_string(),
             (Dialect::Postgres, SqlType::Timestamp) => format!("${}::text::timestamptz", i + 1),
             (Dialect::Postgres, _) => format!("${}", i + 1),
         })
@@ -161,6 +193,22 @@ mod tests {
         assert_eq!(
             on_conflict("file", &columns()[..1], "isin", Dialect::Postgres),
             "ON CONFLICT (\"isin\") DO NOTHING"
+        );
+    }
+
+    #[test]
+    fn mysql_keys_are_varchar_and_upserts_take_the_new_values() {
+        assert_eq!(
+            create_table("file", &columns(), "isin", Dialect::Mysql),
+            "CREATE TABLE `file` (`isin` varchar(255) PRIMARY KEY NOT NULL, `nav` double)"
+        );
+        assert_eq!(
+            on_duplicate_key(&columns(), "isin"),
+            "ON DUPLICATE KEY UPDATE `nav` = VALUES(`nav`)"
+        );
+        assert_eq!(
+            on_duplicate_key(&columns()[..1], "isin"),
+            "ON DUPLICATE KEY UPDATE `isin` = `isin`"
         );
     }
 

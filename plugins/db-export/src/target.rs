@@ -5,8 +5,11 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use table_io::{Result, TableError};
+
+use crate::tls::Tls;
 
 /// What replaces a password wherever a URL is shown.
 const MASK: &str = "***";
@@ -31,12 +34,26 @@ pub(crate) enum Target {
         shown: String,
         /// The password as given and as decoded, to scrub from driver text.
         secrets: Vec<String>,
+        /// `sslmode` and `sslrootcert`.
+        tls: Tls,
+    },
+    /// A MySQL or MariaDB server.
+    Mysql {
+        /// The parsed connection settings, password included; TLS and
+        /// the connect timeout are the backend's to add.
+        opts: Box<mysql::Opts>,
+        /// `connect_timeout`, when the URL sets one.
+        connect_timeout: Option<Duration>,
+        shown: String,
+        secrets: Vec<String>,
+        tls: Tls,
     },
 }
 
 impl Target {
     /// Parses `sqlite://PATH` (`sqlite:///abs/path.db` for an absolute path)
-    /// or `postgres://user:pass@host:port/db` (also `postgresql://`).
+    /// `postgres://user:pass@host:port/db` (also `postgresql://`), or
+    /// `mysql://user:pass@host:port/db` (also `mariadb://`).
     pub(crate) fn parse(text: &str) -> Result<Self> {
         if let Some(path) = text
             .strip_prefix("sqlite://")
@@ -52,7 +69,8 @@ impl Target {
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             let shown = redact(text);
-            let config = postgres::Config::from_str(text).map_err(|error| {
+            let (tls, rest) = Tls::split_url(text, &shown)?;
+            let config = postgres::Config::from_str(&rest).map_err(|error| {
                 TableError::usage(format!("`--db {shown}` is not a valid PostgreSQL URL"))
                     .caused_by(scrub(&error.to_string(), &[]))
                     .with_hint("write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE; percent-encode special characters in the password (`@` as %40)")
@@ -65,22 +83,89 @@ impl Target {
                 config: Box::new(config),
                 shown,
                 secrets,
+                tls,
             });
+        }
+        if let Some(rest) = text
+            .strip_prefix("mysql://")
+            .or_else(|| text.strip_prefix("mariadb://"))
+        {
+            return Self::parse_mysql(text, rest);
         }
         Err(TableError::usage(format!(
             "`--db {}` names no database db-export knows",
             redact(text)
         ))
-        .with_hint("use sqlite://PATH for an SQLite file or postgres://USER:PASSWORD@HOST:PORT/DATABASE for PostgreSQL"))
+        .with_hint("use sqlite://PATH for an SQLite file, postgres://USER:PASSWORD@HOST:PORT/DATABASE for PostgreSQL, or mysql://USER:PASSWORD@HOST:PORT/DATABASE for MySQL and MariaDB"))
+    }
+
+    /// `mysql://…` or `mariadb://…`; `rest` is what follows the scheme.
+    fn parse_mysql(text: &str, rest: &str) -> Result<Self> {
+        let shown = redact(text);
+        let invalid = |cause: String| {
+            TableError::usage(format!("`--db {shown}` is not a valid MySQL URL"))
+                .caused_by(cause)
+                .with_hint("write it as mysql://USER:PASSWORD@HOST:PORT/DATABASE (mariadb:// too); percent-encode special characters in the password (`@` as %40); TLS is set with sslmode= and sslrootcert=")
+        };
+        let (tls, rest) = Tls::split_url(&format!("mysql://{rest}"), &shown)?;
+        let (rest, connect_timeout) = take_parameter(&rest, "connect_timeout");
+        let connect_timeout = match connect_timeout {
+            None => None,
+            Some(seconds) => Some(Duration::from_secs(seconds.parse().map_err(|_| {
+                invalid(format!(
+                    "connect_timeout `{seconds}` is not a whole number of seconds"
+                ))
+            })?)),
+        };
+        let opts = mysql::Opts::from_url(&rest)
+            .map_err(|error| invalid(scrub(&error.to_string(), &[])))?;
+        if opts.get_db_name().is_none_or(str::is_empty) {
+            return Err(invalid("it names no database".to_string()));
+        }
+        let mut secrets: Vec<String> = raw_password(text).into_iter().collect();
+        if let Some(password) = opts.get_pass() {
+            secrets.push(password.to_string());
+        }
+        Ok(Self::Mysql {
+            opts: Box::new(opts),
+            connect_timeout,
+            shown,
+            secrets,
+            tls,
+        })
     }
 
     /// The URL as it may be printed: the password masked.
     pub(crate) fn shown(&self) -> String {
         match self {
             Self::Sqlite { path } => format!("sqlite://{}", path.display()),
-            Self::Postgres { shown, .. } => shown.clone(),
+            Self::Postgres { shown, .. } | Self::Mysql { shown, .. } => shown.clone(),
         }
     }
+}
+
+/// `url` without the query parameter `name`, and its value.
+fn take_parameter(url: &str, name: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut value = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.split_once('=') {
+            Some((key, v)) if key == name => {
+                value = Some(v.to_string());
+                false
+            }
+            _ => !pair.is_empty(),
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, value)
 }
 
 /// The password of the first URL in `text`, exactly as written there.
@@ -208,10 +293,46 @@ mod tests {
 
     #[test]
     fn an_unknown_scheme_is_a_usage_error_that_hides_the_password() {
-        let error = Target::parse("mysql://root:hunter22@db/x").err();
+        let error = Target::parse("oracle://root:hunter22@db/x").err();
         let text = error.map(|error| (error.exit_code(), error.to_string()));
         assert!(
-            matches!(&text, Some((2, t)) if t.contains("mysql://root:***@db/x") && !t.contains("hunter22"))
+            matches!(&text, Some((2, t)) if t.contains("oracle://root:***@db/x") && !t.contains("hunter22"))
         );
+    }
+
+    #[test]
+    fn parses_mysql_and_mariadb_urls_with_their_tls_and_timeout() -> Result<()> {
+        let target = Target::parse(
+            "mariadb://flow:pa%40ss@db:3307/nav?connect_timeout=3&sslmode=verify-full",
+        )?;
+        assert_eq!(
+            target.shown(),
+            "mariadb://flow:***@db:3307/nav?connect_timeout=3&sslmode=verify-full"
+        );
+        match target {
+            Target::Mysql {
+                opts,
+                connect_timeout,
+                secrets,
+                tls,
+                ..
+            } => {
+                assert_eq!(opts.get_ip_or_hostname(), "db");
+                assert_eq!(opts.get_tcp_port(), 3307);
+                assert_eq!(opts.get_db_name(), Some("nav"));
+                assert_eq!(opts.get_pass(), Some("pa@ss"));
+                assert_eq!(connect_timeout, Some(Duration::from_secs(3)));
+                assert_eq!(tls.mode, crate::tls::SslMode::VerifyFull);
+                assert_eq!(secrets, ["pa%40ss".to_string(), "pa@ss".to_string()]);
+            }
+            other => panic!("not mysql: {other:?}"),
+        }
+        let error = Target::parse("mysql://flow:hunter22@db").err();
+        let text = error.map(|error| (error.exit_code(), error.to_string()));
+        assert!(
+            matches!(&text, Some((2, t)) if t.contains("names no database") && !t.contains("hunter22")),
+            "{text:?}"
+        );
+        Ok(())
     }
 }
