@@ -151,20 +151,7 @@ impl Cli {
             }
             Command::Retry { words } => {
                 let (dir, rest) = split_flow_dir(base, &words, 1)?;
-                let rearmed = items::retry(&Config::load(dir)?, rest)?;
-                emit(if rearmed.items.is_empty() {
-                    format!(
-                        "nothing to re-arm: no item of `{}` is in error\n",
-                        rearmed.job
-                    )
-                } else {
-                    format!(
-                        "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them\n",
-                        rearmed.items.len(),
-                        rearmed.job,
-                        rearmed.items.join(", ")
-                    )
-                });
+                emit(rearmed_text(&items::retry(&Config::load(dir)?, rest)?));
                 Ok(exit::SUCCESS)
             }
             Command::Logs { words } => {
@@ -179,6 +166,22 @@ impl Cli {
                 Ok(exit::SUCCESS)
             }
         }
+    }
+}
+
+fn rearmed_text(rearmed: &items::Rearmed) -> String {
+    if rearmed.items.is_empty() {
+        format!(
+            "nothing to re-arm: no item of `{}` is in error\n",
+            rearmed.job
+        )
+    } else {
+        format!(
+            "re-armed {} item(s) of `{}`: {}; the next `flow run` runs them\n",
+            rearmed.items.len(),
+            rearmed.job,
+            rearmed.items.join(", ")
+        )
     }
 }
 

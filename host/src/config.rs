@@ -350,18 +350,7 @@ impl Checker<'_> {
         timeout: Duration,
         retries: u32,
     ) -> Option<Job> {
-        let name_ok = !raw.name.is_empty()
-            && raw
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !name_ok {
-            let span = self.locate.job_value(n, None, "name");
-            self.push(
-                Diagnostic::new(format!("job name `{}` is not valid", raw.name), span)
-                    .hint("use letters, digits, `-` and `_` only"),
-            );
-        }
+        self.job_name(n, raw);
         let job_timeout = self.duration(
             raw.timeout.as_ref(),
             "timeout",
@@ -377,6 +366,43 @@ impl Checker<'_> {
                 Pattern::parse_target(&raw.target, source),
             )
         });
+        let inputs = self.inputs(n, raw);
+        let args = self.args(n, raw);
+        if let Some(source) = &source {
+            self.wildcards_defined(n, raw, source, target.as_ref(), &inputs);
+        }
+        let program = self.program(n, raw, dir, finder);
+        Some(Job {
+            name: raw.name.clone(),
+            // a missing executable is already reported; keep the job for the cycle check
+            program: program.unwrap_or_default(),
+            source: source?,
+            inputs,
+            target: target?,
+            args,
+            timeout: job_timeout,
+            retries: raw.retries.unwrap_or(retries),
+            parallel: self.job_parallel(n, raw),
+            stage: 0,
+        })
+    }
+
+    fn job_name(&mut self, n: usize, raw: &RawJob) {
+        let name_ok = !raw.name.is_empty()
+            && raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            let span = self.locate.job_value(n, None, "name");
+            self.push(
+                Diagnostic::new(format!("job name `{}` is not valid", raw.name), span)
+                    .hint("use letters, digits, `-` and `_` only"),
+            );
+        }
+    }
+
+    fn inputs(&mut self, n: usize, raw: &RawJob) -> Vec<(String, Pattern)> {
         let mut inputs = Vec::new();
         for (key, value) in &raw.inputs {
             let (Some(name), Some(text)) = (key.as_str(), value.as_str()) else {
@@ -395,30 +421,50 @@ impl Checker<'_> {
                 inputs.push((name.to_owned(), pattern));
             }
         }
-        let args = self.args(n, raw);
-        if let Some(source) = &source {
-            let mut defined: Vec<&str> = Vec::new();
-            for wildcard in source.wildcards() {
+        inputs
+    }
+
+    /// Every wildcard of the target and the extra inputs must be one the
+    /// source binds.
+    fn wildcards_defined(
+        &mut self,
+        n: usize,
+        raw: &RawJob,
+        source: &Pattern,
+        target: Option<&Pattern>,
+        inputs: &[(String, Pattern)],
+    ) {
+        let mut defined: Vec<&str> = Vec::new();
+        for wildcard in source.wildcards() {
+            if !defined.contains(&wildcard) {
+                defined.push(wildcard);
+            }
+        }
+        let uses = target
+            .map(|target| (None, "target", target))
+            .into_iter()
+            .chain(
+                inputs
+                    .iter()
+                    .map(|(name, pattern)| (Some("inputs"), name.as_str(), pattern)),
+            );
+        for (parent, key, pattern) in uses {
+            for wildcard in pattern.wildcards() {
                 if !defined.contains(&wildcard) {
-                    defined.push(wildcard);
-                }
-            }
-            let mut uses: Vec<(Option<&str>, &str, &Pattern)> = inputs
-                .iter()
-                .map(|(name, pattern)| (Some("inputs"), name.as_str(), pattern))
-                .collect();
-            if let Some(target) = &target {
-                uses.insert(0, (None, "target", target));
-            }
-            for (parent, key, pattern) in uses {
-                for wildcard in pattern.wildcards() {
-                    if !defined.contains(&wildcard) {
-                        self.unknown_wildcard(n, &raw.name, parent, key, wildcard, &defined);
-                    }
+                    self.unknown_wildcard(n, &raw.name, parent, key, wildcard, &defined);
                 }
             }
         }
-        let program = match finder.find(&raw.run, &dir.path) {
+    }
+
+    fn program(
+        &mut self,
+        n: usize,
+        raw: &RawJob,
+        dir: &FlowDir,
+        finder: &Finder,
+    ) -> Option<PathBuf> {
+        match finder.find(&raw.run, &dir.path) {
             Ok(program) => Some(program),
             Err((message, hint)) => {
                 let span = self.locate.job_value(n, None, "run");
@@ -427,20 +473,7 @@ impl Checker<'_> {
                 );
                 None
             }
-        };
-        Some(Job {
-            name: raw.name.clone(),
-            // a missing executable is already reported; keep the job for the cycle check
-            program: program.unwrap_or_default(),
-            source: source?,
-            inputs,
-            target: target?,
-            args,
-            timeout: job_timeout,
-            retries: raw.retries.unwrap_or(retries),
-            parallel: self.job_parallel(n, raw),
-            stage: 0,
-        })
+        }
     }
 
     fn job_parallel(&mut self, n: usize, raw: &RawJob) -> Option<usize> {

@@ -365,51 +365,14 @@ fn fingerprint(inputs: &[(String, String)], metas: &[Option<FileMeta>]) -> Strin
 /// `flow plan`: the items that would run or wait, then a count.
 pub(crate) fn render(config: &Config, plan: &Plan) -> String {
     let mut out = String::new();
-    let (mut runs, mut after, mut waits, mut done, mut errors) = (0, 0, 0, 0, 0);
+    let mut counts = [0; 5];
     for entry in &plan.items {
-        let job = &config.jobs[entry.item.job].name;
-        let id = &entry.item.id;
-        let (line, with_paths) = match &entry.decision {
-            Decision::Run { attempt, reason } => {
-                runs += 1;
-                let reason = reason.describe();
-                (
-                    format!("run {job} {id}: {reason} (attempt {attempt})"),
-                    true,
-                )
-            }
-            Decision::Upstream { jobs, .. } => {
-                after += 1;
-                (
-                    format!("wait {job} {id}: upstream {}", jobs.join(", ")),
-                    true,
-                )
-            }
-            Decision::Settling(paths) => {
-                waits += 1;
-                (
-                    format!("wait {job} {id}: settling: {}", paths.join(", ")),
-                    false,
-                )
-            }
-            Decision::MissingInput(path) => {
-                waits += 1;
-                (format!("wait {job} {id}: missing input {path}"), false)
-            }
-            Decision::GaveUp { attempts } => {
-                errors += 1;
-                let line = format!(
-                    "error {job} {id}: failed {attempts} times; `flow retry {job} {id}` re-arms it"
-                );
-                (line, false)
-            }
-            Decision::UpToDate => {
-                done += 1;
-                continue;
-            }
-        };
-        let _ = writeln!(out, "{line}");
-        if with_paths {
+        let (kind, line) = plan_line(&config.jobs[entry.item.job].name, entry);
+        counts[kind as usize] += 1;
+        if let Some(line) = line {
+            let _ = writeln!(out, "{line}");
+        }
+        if matches!(kind, Kind::Run | Kind::After) {
             let sources: Vec<&str> = entry
                 .item
                 .inputs
@@ -424,11 +387,55 @@ pub(crate) fn render(config: &Config, plan: &Plan) -> String {
             );
         }
     }
+    let [runs, after, waits, errors, done] = counts;
     let _ = writeln!(
         out,
         "{runs} to run, {after} after upstream jobs, {waits} waiting, {errors} in error, {done} up to date"
     );
     out
+}
+
+/// How `flow plan` counts an item.
+#[derive(Clone, Copy)]
+enum Kind {
+    Run,
+    After,
+    Wait,
+    Error,
+    Done,
+}
+
+/// An item's kind and its line; up-to-date items have none.
+fn plan_line(job: &str, entry: &Planned) -> (Kind, Option<String>) {
+    let id = &entry.item.id;
+    let (kind, line) = match &entry.decision {
+        Decision::Run { attempt, reason } => {
+            let reason = reason.describe();
+            (
+                Kind::Run,
+                format!("run {job} {id}: {reason} (attempt {attempt})"),
+            )
+        }
+        Decision::Upstream { jobs, .. } => (
+            Kind::After,
+            format!("wait {job} {id}: upstream {}", jobs.join(", ")),
+        ),
+        Decision::Settling(paths) => (
+            Kind::Wait,
+            format!("wait {job} {id}: settling: {}", paths.join(", ")),
+        ),
+        Decision::MissingInput(path) => {
+            (Kind::Wait, format!("wait {job} {id}: missing input {path}"))
+        }
+        Decision::GaveUp { attempts } => (
+            Kind::Error,
+            format!(
+                "error {job} {id}: failed {attempts} times; `flow retry {job} {id}` re-arms it"
+            ),
+        ),
+        Decision::UpToDate => return (Kind::Done, None),
+    };
+    (kind, Some(line))
 }
 
 #[cfg(test)]
