@@ -792,5 +792,24 @@ fn join_and(words: &[String]) -> String {
     }
 }
 
+/// `text` as the `flow.yaml` of the folder `path`, with executables looked
+/// up in `/bin` and `/usr/bin` only: what the unit tests parse.
+#[cfg(test)]
+pub(crate) fn parse_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let dir = FlowDir {
+        shown: PathBuf::from("."),
+        path: path.to_path_buf(),
+    };
+    let file = SourceFile {
+        display: FILE_NAME.into(),
+        text: text.into(),
+    };
+    let finder = Finder {
+        beside: None,
+        path: vec!["/bin".into(), "/usr/bin".into()],
+    };
+    Config::parse(dir, file, &finder)
+}
+
 #[cfg(test)]
 mod tests;

@@ -3,19 +3,7 @@
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    let dir = FlowDir {
-        shown: PathBuf::from("."),
-        path: PathBuf::from("/nonexistent-flow"),
-    };
-    let file = SourceFile {
-        display: "flow.yaml".into(),
-        text: text.into(),
-    };
-    let finder = Finder {
-        beside: None,
-        path: vec!["/bin".into(), "/usr/bin".into()],
-    };
-    Config::parse(dir, file, &finder)
+    parse_text(Path::new("/nonexistent-flow"), text)
 }
 
 fn errors(text: &str) -> String {

@@ -1,11 +1,9 @@
 //! Decisions per item: new, settling, up to date, changed, deleted,
 //! retried, given up, and a chain planned in one graph.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::*;
-use crate::config::{Finder, FlowDir};
-use crate::diag::SourceFile;
 
 const SEC: i64 = 1_000_000_000;
 
@@ -16,19 +14,7 @@ struct Setup {
 
 fn setup(yaml: &str) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
-    let flow = FlowDir {
-        shown: PathBuf::from("."),
-        path: dir.path().to_path_buf(),
-    };
-    let file = SourceFile {
-        display: "flow.yaml".into(),
-        text: yaml.into(),
-    };
-    let finder = Finder {
-        beside: None,
-        path: vec!["/bin".into(), "/usr/bin".into()],
-    };
-    let config = Config::parse(flow, file, &finder).expect("valid config");
+    let config = crate::config::parse_text(dir.path(), yaml).expect("valid config");
     Setup { dir, config }
 }
 
