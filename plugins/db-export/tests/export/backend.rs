@@ -1,23 +1,37 @@
 //! The database a scenario runs against: an SQLite file in a temporary
-//! folder, or a schema of its own on the test PostgreSQL server, with the
-//! few queries the scenarios check results with.
+//! folder, a schema of its own on the test PostgreSQL server, or a
+//! database of its own on the test MariaDB server, with the few queries
+//! the scenarios check results with.
+//!
+//! A server test runs when its URL variable is set (`scripts/test` sets
+//! them all). Without it the test is skipped, saying so, unless `CI` is
+//! set: there a missing server fails the test.
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use assert_cmd::assert::Assert;
+use mysql::prelude::Queryable;
 use tempfile::TempDir;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 pub type Rows = Vec<Vec<Option<String>>>;
 
-/// The variable that names the test server.
-const URL_VARIABLE: &str = "FLOW_TEST_POSTGRES_URL";
+/// The variables that name the test servers.
+pub const POSTGRES_URL: &str = "FLOW_TEST_POSTGRES_URL";
+pub const MYSQL_URL: &str = "FLOW_TEST_MYSQL_URL";
+/// The same servers with TLS, their certificate for `localhost` signed
+/// by the authority in the `_CA` file.
+pub const POSTGRES_TLS_URL: &str = "FLOW_TEST_POSTGRES_TLS_URL";
+pub const MYSQL_TLS_URL: &str = "FLOW_TEST_MYSQL_TLS_URL";
 
 pub enum Kind {
     Sqlite,
     Postgres {
         /// The server's password, which no output may show.
+        password: String,
+    },
+    Mysql {
         password: String,
     },
 }
@@ -42,9 +56,20 @@ impl Backend {
     }
 
     /// A fresh schema named after the test on the server, so tests that run
-    /// at once do not see each other's tables or `flow_exports`.
-    pub fn postgres(test: &str) -> Result<Self, Box<dyn std::error::Error>> {
-        let base = postgres_url()?;
+    /// at once do not see each other's tables or `flow_exports`; `None`
+    /// when the test is skipped.
+    pub fn postgres(test: &str) -> Result<Option<Self>, Box<dyn std::error::Error>> {
+        Self::postgres_on(POSTGRES_URL, test)
+    }
+
+    /// [`Backend::postgres`] on the server named by `variable`.
+    pub fn postgres_on(
+        variable: &str,
+        test: &str,
+    ) -> Result<Option<Self>, Box<dyn std::error::Error>> {
+        let Some(base) = server_url(variable)? else {
+            return Ok(None);
+        };
         let schema = format!("test_{test}");
         let mut client = postgres::Client::connect(&base, postgres::NoTls)?;
         client.batch_execute(&format!(
@@ -57,15 +82,77 @@ impl Backend {
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .unwrap_or_default();
-        Ok(Self {
+        Ok(Some(Self {
             kind: Kind::Postgres { password },
             dir: tempfile::tempdir()?,
             url,
-        })
+        }))
+    }
+
+    /// A fresh database named after the test on the MariaDB server; `None`
+    /// when the test is skipped.
+    pub fn mysql(test: &str) -> Result<Option<Self>, Box<dyn std::error::Error>> {
+        Self::mysql_on(MYSQL_URL, test)
+    }
+
+    /// [`Backend::mysql`] on the server named by `variable`.
+    pub fn mysql_on(
+        variable: &str,
+        test: &str,
+    ) -> Result<Option<Self>, Box<dyn std::error::Error>> {
+        let Some(base) = server_url(variable)? else {
+            return Ok(None);
+        };
+        let database = format!("test_{test}");
+        let opts = mysql::Opts::from_url(&base)?;
+        let password = opts.get_pass().unwrap_or_default().to_string();
+        let mut conn = mysql::Conn::new(opts)?;
+        conn.query_drop(format!(
+            "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
+        ))?;
+        let (before_query, query) = base.split_once('?').unwrap_or((&base, ""));
+        let server = before_query
+            .rsplit_once('/')
+            .map_or(before_query, |(server, _)| server);
+        let mut url = format!("{server}/{database}");
+        if !query.is_empty() {
+            url = format!("{url}?{query}");
+        }
+        Ok(Some(Self {
+            kind: Kind::Mysql { password },
+            dir: tempfile::tempdir()?,
+            url,
+        }))
     }
 
     pub fn is_sqlite(&self) -> bool {
         matches!(self.kind, Kind::Sqlite)
+    }
+
+    pub fn is_mysql(&self) -> bool {
+        matches!(self.kind, Kind::Mysql { .. })
+    }
+
+    /// The URL with `query` (`sslmode=require`) added.
+    pub fn url_with(&self, query: &str) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}{query}", self.url)
+    }
+
+    /// An identifier as db-export quotes it in the SQL it suggests.
+    pub fn quote(&self, name: &str) -> String {
+        match self.kind {
+            Kind::Mysql { .. } => format!("`{name}`"),
+            _ => format!("\"{name}\""),
+        }
+    }
+
+    /// `expression` cast to text in this database's SQL.
+    fn text(&self, expression: &str) -> String {
+        match self.kind {
+            Kind::Mysql { .. } => format!("CAST({expression} AS CHAR)"),
+            _ => format!("CAST({expression} AS TEXT)"),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -95,7 +182,7 @@ impl Backend {
             .arg(&self.url)
             .args(extra)
             .assert();
-        if let Kind::Postgres { password, .. } = &self.kind
+        if let Kind::Postgres { password } | Kind::Mysql { password } = &self.kind
             && !password.is_empty()
         {
             let output = assert.get_output();
@@ -117,15 +204,26 @@ impl Backend {
             Kind::Postgres { .. } => {
                 postgres::Client::connect(&self.url, postgres::NoTls)?.batch_execute(sql)?
             }
+            Kind::Mysql { .. } => self.mysql_connection()?.query_drop(sql)?,
         }
         Ok(())
+    }
+
+    /// A connection to the test's MySQL database that reads `"x"` as a
+    /// name, as the scenarios write them.
+    fn mysql_connection(&self) -> Result<mysql::Conn, Box<dyn std::error::Error>> {
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(&self.url)?)?;
+        conn.query_drop(
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES'), time_zone = '+00:00'",
+        )?;
+        Ok(conn)
     }
 
     /// `columns` of every row of `table` as text, ordered by the first.
     pub fn rows(&self, table: &str, columns: &[&str]) -> Result<Rows, Box<dyn std::error::Error>> {
         let casts: Vec<String> = columns
             .iter()
-            .map(|c| format!("CAST(\"{c}\" AS TEXT)"))
+            .map(|c| self.text(&format!("\"{c}\"")))
             .collect();
         let sql = format!("SELECT {} FROM \"{table}\" ORDER BY 1", casts.join(", "));
         self.query(&sql, columns.len())
@@ -137,6 +235,9 @@ impl Backend {
             Kind::Sqlite => format!("SELECT count(*) FROM sqlite_master WHERE name = '{table}'"),
             Kind::Postgres { .. } => format!(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{table}'"
+            ),
+            Kind::Mysql { .. } => format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
             ),
         };
         if self.is_sqlite() && !self.path("flow.db").exists() {
@@ -157,7 +258,8 @@ impl Backend {
         }
         self.query(
             &format!(
-                "SELECT file_name, content_sha256, CAST(row_count AS TEXT) FROM flow_exports WHERE table_name = '{table}' ORDER BY id"
+                "SELECT file_name, content_sha256, {} FROM flow_exports WHERE table_name = '{table}' ORDER BY id",
+                self.text("row_count")
             ),
             3,
         )
@@ -202,20 +304,49 @@ impl Backend {
                     })
                     .collect())
             }
+            Kind::Mysql { .. } => {
+                let mut conn = self.mysql_connection()?;
+                let rows: Vec<mysql::Row> = conn.query(sql)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|row| (0..width).map(|i| mysql_text(row.as_ref(i))).collect())
+                    .collect())
+            }
         }
     }
 }
 
-/// The test server's URL, or an error that says how to start one.
-pub fn postgres_url() -> Result<String, Box<dyn std::error::Error>> {
-    std::env::var(URL_VARIABLE).map_err(|_| {
-        format!(
-            "{URL_VARIABLE} is not set, so the PostgreSQL half of the db-export tests cannot run: \
-             run `scripts/test`, which starts a throwaway server, or start one with \
-             `eval \"$(scripts/pg-throwaway)\"` and run the tests again"
-        )
-        .into()
-    })
+/// A MySQL value as the scenarios compare it: text, `None` for null.
+fn mysql_text(value: Option<&mysql::Value>) -> Option<String> {
+    match value? {
+        mysql::Value::NULL => None,
+        mysql::Value::Bytes(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        mysql::Value::Int(i) => Some(i.to_string()),
+        mysql::Value::UInt(u) => Some(u.to_string()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+/// The URL in `variable`; `None` (the test is skipped, and says so) when
+/// it is unset outside CI; an error saying how to start the server when
+/// it is unset in CI, where every test must run.
+pub fn server_url(variable: &str) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    if let Ok(url) = std::env::var(variable)
+        && !url.is_empty()
+    {
+        return Ok(Some(url));
+    }
+    let how = "run `scripts/test`, which starts throwaway servers, or start one with \
+               `eval \"$(scripts/pg-throwaway)\"` or `eval \"$(scripts/mysql-throwaway)\"` \
+               (`--tls` for the _TLS_ variables) and run the tests again";
+    let in_ci = std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0");
+    if in_ci {
+        return Err(
+            format!("{variable} is not set and CI is, so this test cannot run: {how}").into(),
+        );
+    }
+    eprintln!("skipped: {variable} is not set; {how}");
+    Ok(None)
 }
 
 /// Rows as the scenarios write them: `&[&["LU1", "1.5"]]`, `""` for null.

@@ -1,18 +1,22 @@
 //! `db-export` run as a user runs it, the real binary against real
-//! databases: one suite of scenarios, each run on SQLite and on PostgreSQL,
-//! plus the cases only one of them has, and SQLite's streamed load.
+//! databases: one suite of scenarios, each run on SQLite, PostgreSQL and
+//! MariaDB, plus the cases only one of them has, TLS to both servers, and
+//! SQLite's streamed load.
 //!
-//! PostgreSQL tests need `FLOW_TEST_POSTGRES_URL` (run `scripts/test`, or
-//! `eval "$(scripts/pg-throwaway)"`); without it they fail, never skip.
+//! Server tests need `FLOW_TEST_POSTGRES_URL`, `FLOW_TEST_MYSQL_URL` and
+//! their `_TLS_` variants (run `scripts/test`, or `eval` what
+//! `scripts/pg-throwaway` and `scripts/mysql-throwaway` print). Without
+//! one, its tests say they are skipped; with `CI` set, they fail.
 
 mod backend;
 mod only;
 mod scenarios;
 mod stream;
+mod tls;
 
 /// Every scenario in `scenarios`, as one test per database:
-/// `sqlite::first_load` and `postgres::first_load`.
-macro_rules! on_both {
+/// `sqlite::first_load`, `postgres::first_load`, `mysql::first_load`.
+macro_rules! on_every_database {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -26,14 +30,28 @@ macro_rules! on_both {
             $(
                 #[test]
                 fn $name() -> crate::backend::TestResult {
-                    crate::scenarios::$name(&crate::backend::Backend::postgres(stringify!($name))?)
+                    match crate::backend::Backend::postgres(stringify!($name))? {
+                        Some(db) => crate::scenarios::$name(&db),
+                        None => Ok(()),
+                    }
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[test]
+                fn $name() -> crate::backend::TestResult {
+                    match crate::backend::Backend::mysql(stringify!($name))? {
+                        Some(db) => crate::scenarios::$name(&db),
+                        None => Ok(()),
+                    }
                 }
             )*
         }
     };
 }
 
-on_both!(
+on_every_database!(
     first_load,
     repeated_load,
     changed_file,

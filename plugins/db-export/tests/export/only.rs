@@ -1,10 +1,10 @@
-//! Cases one database has and the other has not: SQLite's default file,
-//! `FLOW_DB` and a read-only file; PostgreSQL's unreachable server and
+//! Cases one database has and the others have not: SQLite's default file,
+//! `FLOW_DB` and a read-only file; the servers' unreachable address and
 //! refused login. And the command line itself.
 
 use assert_cmd::Command;
 
-use crate::backend::{Backend, TestResult, postgres_url, stderr};
+use crate::backend::{Backend, MYSQL_URL, POSTGRES_URL, TestResult, server_url, stderr};
 
 const FILE: &str = "isin,nav\nLU0001,1.5\nLU0002,2.5\n";
 
@@ -71,26 +71,50 @@ fn a_missing_sqlite_folder_is_named() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn postgres_unreachable_server_exits_5_without_the_password() -> TestResult {
+/// An export to `url`, whose password `hunter2-secret` leads nowhere
+/// reachable, exits 5 with `said` and without the password.
+fn assert_unreachable(url: &str, said: &str) -> TestResult {
     let db = Backend::sqlite()?;
     let input = db.file("Nav.csv", FILE)?;
-    let url = "postgres://flow:hunter2-secret@127.0.0.1:1/flow?connect_timeout=5";
     let run = db_export_with(&db, &input, url)?.code(5);
     let text = stderr(&run);
-    assert!(
-        text.contains(
-            "cannot connect to the PostgreSQL server at postgres://flow:***@127.0.0.1:1/flow"
-        ),
-        "{text}"
-    );
+    assert!(text.contains(said), "{text}");
     assert!(!text.contains("hunter2-secret"), "{text}");
     Ok(())
 }
 
+/// An export to `wrong`, given through `FLOW_DB` with the password
+/// `wrong-pass-xyz`, exits 5 naming the refused login and the server's
+/// reason `said`, without the password.
+fn assert_login_refused(wrong: &str, said: &str) -> TestResult {
+    let db = Backend::sqlite()?;
+    let input = db.file("Nav.csv", FILE)?;
+    let run = export_in(db.dir.path())?
+        .arg("--input")
+        .arg(&input)
+        .env("FLOW_DB", wrong)
+        .assert()
+        .code(5);
+    let text = stderr(&run);
+    assert!(text.contains("refused the login of user `"), "{text}");
+    assert!(text.contains(said), "{text}");
+    assert!(!text.contains("wrong-pass-xyz"), "{text}");
+    Ok(())
+}
+
+#[test]
+fn postgres_unreachable_server_exits_5_without_the_password() -> TestResult {
+    assert_unreachable(
+        "postgres://flow:hunter2-secret@127.0.0.1:1/flow?connect_timeout=5",
+        "cannot connect to the PostgreSQL server at postgres://flow:***@127.0.0.1:1/flow",
+    )
+}
+
 #[test]
 fn postgres_wrong_password_exits_5_without_the_password() -> TestResult {
-    let url = postgres_url()?;
+    let Some(url) = server_url(POSTGRES_URL)? else {
+        return Ok(());
+    };
     let config: postgres::Config = url.parse()?;
     let host = match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(host)) => host.clone(),
@@ -102,18 +126,60 @@ fn postgres_wrong_password_exits_5_without_the_password() -> TestResult {
         "postgres://{user}:wrong-pass-xyz@{host}:{port}/{}",
         config.get_dbname().unwrap_or("flow")
     );
-    let db = Backend::sqlite()?;
+    assert_login_refused(&wrong, "password authentication failed")
+}
+
+#[test]
+fn mysql_unreachable_server_exits_5_without_the_password() -> TestResult {
+    assert_unreachable(
+        "mariadb://flow:hunter2-secret@127.0.0.1:1/flow?connect_timeout=5",
+        "cannot connect to the MySQL server at mariadb://flow:***@127.0.0.1:1/flow",
+    )
+}
+
+#[test]
+fn mysql_wrong_password_exits_5_without_the_password() -> TestResult {
+    let Some(url) = server_url(MYSQL_URL)? else {
+        return Ok(());
+    };
+    let opts = mysql::Opts::from_url(&url)?;
+    let wrong = format!(
+        "mysql://{}:wrong-pass-xyz@{}:{}/{}",
+        opts.get_user().unwrap_or("flow"),
+        opts.get_ip_or_hostname(),
+        opts.get_tcp_port(),
+        opts.get_db_name().unwrap_or("flow")
+    );
+    assert_login_refused(&wrong, "Access denied")
+}
+
+/// A user that may read but not write: the server refuses the first
+/// statement that writes, and nothing is left behind.
+#[test]
+fn mysql_read_only_user_exits_5_and_writes_nothing() -> TestResult {
+    let Some(db) = Backend::mysql("read_only_user")? else {
+        return Ok(());
+    };
     let input = db.file("Nav.csv", FILE)?;
-    let run = export_in(db.dir.path())?
-        .arg("--input")
-        .arg(&input)
-        .env("FLOW_DB", &wrong)
-        .assert()
-        .code(5);
+    db.export(&input, &[])?.success();
+    let database = db.url.rsplit('/').next().unwrap_or_default().to_string();
+    let user = "flow_reader";
+    db.execute(&format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'reader-pass'; GRANT SELECT ON {database}.* TO '{user}'@'%'"
+    ))?;
+    let opts = mysql::Opts::from_url(&db.url)?;
+    let reader = format!(
+        "mysql://{user}:reader-pass@{}:{}/{database}",
+        opts.get_ip_or_hostname(),
+        opts.get_tcp_port()
+    );
+    db.file("Nav.csv", "isin,nav\nLU0001,9.5\n")?;
+    let run = db_export_with(&db, &input, &reader)?.code(5);
     let text = stderr(&run);
-    assert!(text.contains("refused the login of user"), "{text}");
-    assert!(text.contains("password authentication failed"), "{text}");
-    assert!(!text.contains("wrong-pass-xyz"), "{text}");
+    assert!(text.contains("command denied"), "{text}");
+    assert!(!text.contains("reader-pass"), "{text}");
+    assert_eq!(db.count("nav")?, Some(2));
+    assert_eq!(db.exports("nav")?.len(), 1);
     Ok(())
 }
 
@@ -134,9 +200,9 @@ fn help_never_shows_the_url_from_flow_db() -> TestResult {
 fn an_unknown_database_scheme_is_a_usage_error() -> TestResult {
     let db = Backend::sqlite()?;
     let input = db.file("Nav.csv", FILE)?;
-    let run = db_export_with(&db, &input, "mysql://root:hunter2-secret@db/x")?.code(2);
+    let run = db_export_with(&db, &input, "oracle://root:hunter2-secret@db/x")?.code(2);
     assert!(
-        stderr(&run).contains("mysql://root:***@db/x"),
+        stderr(&run).contains("oracle://root:***@db/x"),
         "{}",
         stderr(&run)
     );
