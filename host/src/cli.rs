@@ -116,7 +116,7 @@ impl Cli {
             }
             Command::Watch { dir, interval } => {
                 let shutdown = Shutdown::install();
-                crate::run::watch(flow_dir(base, dir)?, interval, &LocalExecutor, &shutdown)
+                crate::watch::watch(flow_dir(base, dir)?, interval, &LocalExecutor, &shutdown)
             }
             Command::Status { dir, json } => {
                 let config = Config::load(flow_dir(base, dir)?)?;
