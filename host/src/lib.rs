@@ -11,7 +11,6 @@ mod config;
 mod diag;
 mod error;
 mod exec;
-mod hooks;
 mod init;
 mod items;
 mod layout;
