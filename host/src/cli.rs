@@ -37,12 +37,15 @@ pub(crate) struct Cli {
 enum Command {
     /// One pass: scan, run what is needed in dependency order, exit.
     Run { dir: Option<PathBuf> },
-    /// The same as `run`, resident: a pass every interval until stopped.
+    /// The same as `run`, resident: a pass as soon as a file settles.
     Watch {
         dir: Option<PathBuf>,
-        /// Time between passes.
+        /// Time between full rescans, which catch what events miss.
         #[arg(long, default_value = "60s", value_parser = parse_interval)]
         interval: Duration,
+        /// No file-system events: a pass every interval only.
+        #[arg(long)]
+        poll: bool,
     },
     /// Every job and item with its status and last run.
     Status {
@@ -114,9 +117,17 @@ impl Cli {
                 let summary = run_pass(&config, &LocalExecutor, &shutdown)?;
                 Ok(report_pass(&config, &summary, &shutdown))
             }
-            Command::Watch { dir, interval } => {
+            Command::Watch {
+                dir,
+                interval,
+                poll,
+            } => {
                 let shutdown = Shutdown::install();
-                crate::watch::watch(flow_dir(base, dir)?, interval, &LocalExecutor, &shutdown)
+                let options = crate::watch::Options {
+                    interval,
+                    events: !poll,
+                };
+                crate::watch::watch(flow_dir(base, dir)?, options, &LocalExecutor, &shutdown)
             }
             Command::Status { dir, json } => {
                 let config = Config::load(flow_dir(base, dir)?)?;

@@ -128,6 +128,29 @@ impl Scan {
         found
     }
 
+    /// The folders `pattern` can find files in or below, its root first:
+    /// the root and every folder its folder segments bind, as `sources`
+    /// lists them. What a watch subscribes to.
+    pub(crate) fn reach(&mut self, pattern: &Pattern) -> Vec<String> {
+        let segments = pattern.segments();
+        let mut reached = vec![pattern.root.clone()];
+        let mut branches = vec![(pattern.root.clone(), Bindings::new())];
+        for segment in &segments[..segments.len().saturating_sub(1)] {
+            let mut next = Vec::new();
+            for (folder, bindings) in branches {
+                for name in &self.listing(&folder).folders {
+                    let mut bound = bindings.clone();
+                    if segment.bind(name, &mut bound) {
+                        next.push((join(&folder, name), bound));
+                    }
+                }
+            }
+            reached.extend(next.iter().map(|(folder, _)| folder.clone()));
+            branches = next;
+        }
+        reached
+    }
+
     /// Notes a file the host just put at `path`, so that later lookups in
     /// this pass see it without listing its folder again.
     pub(crate) fn record_file(&mut self, path: &str, meta: FileMeta) {

@@ -1,23 +1,37 @@
-//! SIGINT and SIGTERM become shutdown events that job runners poll; the
-//! choice of signal to send a job's process group is one pure function.
+//! SIGINT and SIGTERM become shutdown events that job runners poll and a
+//! resident loop can be woken by; the choice of signal to send a job's
+//! process group is one pure function.
 //!
 //! signal-hook installs handlers (not a blocked mask, which children would
 //! inherit and which would keep TERM from ever reaching a job) and a thread
-//! turns them into a counter. Jobs run in their own process groups and so
+//! turns them into a counter and calls the wakers: nothing here polls. Jobs run in their own process groups and so
 //! miss the terminal's Ctrl-C: the runners forward it, and a second one
 //! escalates to SIGKILL.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use nix::sys::signal::Signal;
 
+/// Called on every shutdown signal, from the signal thread.
+type Waker = Box<dyn Fn() + Send>;
+
 /// Counts shutdown signals received; shared by every runner thread.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Shutdown {
     count: AtomicU32,
     last: AtomicI32,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl std::fmt::Debug for Shutdown {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Shutdown")
+            .field("count", &self.count)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shutdown {
@@ -44,6 +58,17 @@ impl Shutdown {
     pub(crate) fn notify(&self, signal: Signal) {
         self.last.store(signal as i32, Ordering::SeqCst);
         self.count.fetch_add(1, Ordering::SeqCst);
+        let wakers = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        for wake in wakers.iter() {
+            wake();
+        }
+    }
+
+    /// Calls `wake` on every later signal, so that a loop blocked on a
+    /// channel wakes up without polling the counter.
+    pub(crate) fn on_signal(&self, wake: impl Fn() + Send + 'static) {
+        let mut wakers = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        wakers.push(Box::new(wake));
     }
 
     /// How many shutdown signals arrived so far.
@@ -57,15 +82,6 @@ impl Shutdown {
             return None;
         }
         Signal::try_from(self.last.load(Ordering::SeqCst)).ok()
-    }
-
-    /// Sleeps up to `duration`, waking early on a shutdown signal.
-    pub(crate) fn sleep(&self, duration: Duration) {
-        let until = Instant::now() + duration;
-        let seen = self.count();
-        while Instant::now() < until && self.count() == seen {
-            std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
-        }
     }
 }
 
@@ -114,17 +130,15 @@ mod tests {
     }
 
     #[test]
-    fn sleep_wakes_on_a_signal() {
-        let shutdown = Arc::new(Shutdown::default());
-        let notify = Arc::clone(&shutdown);
-        let waker = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
-            notify.notify(Signal::SIGTERM);
+    fn a_signal_calls_the_wakers() {
+        let shutdown = Shutdown::default();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        shutdown.on_signal(move || {
+            let _ = sender.send(());
         });
-        let started = Instant::now();
-        shutdown.sleep(Duration::from_secs(30));
-        assert!(started.elapsed() < Duration::from_secs(20));
+        shutdown.notify(Signal::SIGTERM);
+        assert!(receiver.try_recv().is_ok(), "the waker ran at once");
         assert_eq!(shutdown.signal(), Some(Signal::SIGTERM));
-        let _ = waker.join();
+        assert_eq!(shutdown.count(), 1);
     }
 }
