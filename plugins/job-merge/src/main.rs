@@ -1,12 +1,20 @@
 //! `job-merge`: left join of two tables on a key.
 
+mod cell;
 mod fill;
+mod layout;
 mod merge;
+mod right_index;
+mod schema;
+mod stream;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use table_io::append::AppendOutcome;
 use table_io::{Input, Output, OutputArg, Result, run_job};
 
 use crate::fill::Fill;
@@ -52,6 +60,19 @@ struct Args {
     earliest: Option<String>,
 }
 
+impl Args {
+    /// What the streaming merge is asked to do.
+    fn request(&self) -> stream::Request<'_> {
+        stream::Request {
+            left: &self.input,
+            right: &self.right,
+            on: &self.on,
+            fills: &self.fill,
+            earliest: self.earliest.as_deref(),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     run_job(|| run(&args))
@@ -59,6 +80,21 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<()> {
     let output = Output::new(&args.output.path)?;
+    if stream::merge(&args.request(), &output)? == AppendOutcome::NotApplicable {
+        polars_path(args, &output)?;
+    }
+    eprintln!(
+        "job-merge: wrote `{}`: `{}` left-joined with `{}` on `{}`",
+        output.path().display(),
+        args.input.display(),
+        args.right.display(),
+        args.on
+    );
+    Ok(())
+}
+
+/// Any formats, through polars' streaming engine.
+fn polars_path(args: &Args, output: &Output) -> Result<()> {
     let left = Input::open(&args.input)?;
     let right = Input::open(&args.right)?;
     let spec = MergeSpec::resolve(
@@ -73,12 +109,5 @@ fn run(args: &Args) -> Result<()> {
         merge::check_unique_keys(&right, &spec.on)?;
         return Err(error);
     }
-    eprintln!(
-        "job-merge: wrote `{}`: `{}` left-joined with `{}` on `{}`",
-        output.path().display(),
-        left.path().display(),
-        right.path().display(),
-        spec.on
-    );
     Ok(())
 }

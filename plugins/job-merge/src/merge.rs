@@ -3,7 +3,9 @@
 
 use polars::lazy::dsl::min_horizontal;
 use polars::prelude::*;
-use table_io::{Input, Result, TableError, find_column, first_repeated};
+use std::path::Path;
+
+use table_io::{Input, Repeated, Result, TableError, find_column, first_repeated};
 
 use crate::fill::Fill;
 
@@ -158,17 +160,23 @@ pub fn check_unique_keys(right: &Input, on: &str) -> Result<()> {
     let Some(repeated) = first_repeated(right, on)? else {
         return Ok(());
     };
-    Err(TableError::invalid_data(format!(
+    Err(repeated_key_error(right.path(), on, &repeated))
+}
+
+/// The error for a key that appears more than once in the right table at
+/// `path`, shared by the polars path and the streaming one.
+pub fn repeated_key_error(path: &Path, on: &str, repeated: &Repeated) -> TableError {
+    TableError::invalid_data(format!(
         "`{}`: key `{on}` value {:?} appears {} times ({}); a key must be unique in the right table",
-        right.path().display(),
+        path.display(),
         repeated.value,
         repeated.count,
         repeated.row_list()
     ))
     .with_hint(format!(
         "remove the repeated rows from `{}`, or join on a column that is unique there with `--on`",
-        right.path().display()
-    )))
+        path.display()
+    ))
 }
 
 #[cfg(test)]

@@ -35,6 +35,11 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// The record's bytes as they stand in the file, without the line end.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// The unquoted bytes of the field at `index` (0-based), or `None` when
     /// the record has fewer fields.
     pub fn field(&self, index: usize) -> Option<Cow<'a, [u8]>> {

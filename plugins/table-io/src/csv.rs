@@ -10,15 +10,16 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::column::first_match;
+use crate::infer::looks_like_a_date;
 use crate::{Result, TableError, rfc3339};
 
 /// Rows read to infer the column types. Types are inferred, not declared, so
 /// a value past this point that does not fit its column's type is reported
 /// by [`explain`] with its row.
-const INFER_SCHEMA_ROWS: usize = 10_000;
+pub const INFER_SCHEMA_ROWS: usize = 10_000;
 
 /// Rows sampled to find the columns of RFC 3339 timestamps.
-const SAMPLE_ROWS: usize = 100;
+pub const SAMPLE_ROWS: usize = 100;
 
 /// Scans a CSV file with a header line; RFC 3339 and ISO 8601 date-times
 /// become datetime columns.
@@ -86,10 +87,6 @@ impl Sample {
         }
         found
     }
-}
-
-fn looks_like_a_date(text: &str) -> bool {
-    text.starts_with(|c: char| c.is_ascii_digit()) && text.contains(['-', '/', '.'])
 }
 
 fn text_schema(columns: &[String]) -> SchemaRef {

@@ -14,6 +14,7 @@ mod csv;
 mod error;
 pub mod exit;
 mod format;
+pub mod infer;
 mod input;
 mod job;
 mod output;
@@ -23,6 +24,7 @@ mod xlsx;
 
 pub use cli::{InputArg, OutputArg};
 pub use column::{Repeated, find_column, first_repeated, input_error, numeric_column, row_list};
+pub use csv::{INFER_SCHEMA_ROWS, SAMPLE_ROWS};
 pub use error::{ErrorKind, TableError};
 pub use format::Format;
 pub use input::Input;

@@ -1,0 +1,349 @@
+//! The streaming CSV-to-CSV merge: the right table (B) is read once into a
+//! compact index, then the left table (A) is streamed through in order and
+//! every output row written as it is joined.
+//!
+//! Memory is B's index, not the frames of both tables and a join's hash
+//! table; time is one pass over each file. The output equals the polars
+//! path's byte for byte: values are read with the types polars would infer
+//! (`schema.rs`) and written as its CSV writer writes them (`cell.rs`).
+//! Anything it does not reproduce exactly makes it step aside before or
+//! while writing, leaving no output behind, and the caller runs the polars
+//! path, which also reports every error but one: a key repeated in B,
+//! reported here in the polars path's words.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use table_io::append::{AppendOutcome, Records};
+use table_io::{Format, Input, Output, Repeated, Result, TableError};
+
+use crate::cell::{ColumnType, FieldBuffer, Formatter, RawField, Value};
+use crate::fill::Fill;
+use crate::layout::Layout;
+use crate::merge::repeated_key_error;
+use crate::right_index::{Inserted, RightIndex};
+use crate::schema::{CsvSchema, plain_record};
+
+/// Bytes written to the output at a time.
+const BLOCK: usize = 1 << 20;
+
+/// What is merged: the two tables and the options, as on the command line.
+pub struct Request<'a> {
+    pub left: &'a Path,
+    pub right: &'a Path,
+    pub on: &'a str,
+    pub fills: &'a [Fill],
+    pub earliest: Option<&'a str>,
+}
+
+/// Merges CSV to CSV by streaming, or returns
+/// [`AppendOutcome::NotApplicable`] without output when the polars path
+/// must run instead.
+pub fn merge(request: &Request<'_>, output: &Output) -> Result<AppendOutcome> {
+    let csv = |path: &Path| Format::of(path).map(|format| format == Format::Csv);
+    if !(csv(request.left)? && csv(request.right)? && csv(output.path())?) {
+        return Ok(AppendOutcome::NotApplicable);
+    }
+    // The files are checked and read in the polars path's order, so that
+    // whichever fails first is reported as it would be.
+    Input::check(request.left)?;
+    let Some(left) = CsvSchema::infer(request.left)? else {
+        return Ok(AppendOutcome::NotApplicable);
+    };
+    Input::check(request.right)?;
+    let Some(right) = CsvSchema::infer(request.right)? else {
+        return Ok(AppendOutcome::NotApplicable);
+    };
+    let layout = Layout::resolve(&left, &right, request.on, request.fills, request.earliest);
+    let Some(layout) = layout else {
+        return Ok(AppendOutcome::NotApplicable);
+    };
+    let Some(index) = load_right(request, &right, &layout)? else {
+        return Ok(AppendOutcome::NotApplicable);
+    };
+    stream_left(request.left, &left, &layout, &index, output)
+}
+
+/// The key of a record as the join compares it (integers in canonical
+/// decimal); `Some(None)` for a missing key, `None` when it does not fit
+/// the key's type.
+fn key<'a>(
+    field: RawField<'a>,
+    key_type: ColumnType,
+    formatter: &'a mut Formatter,
+) -> Option<Option<std::borrow::Cow<'a, [u8]>>> {
+    match field.read(key_type)? {
+        Value::Missing => Some(None),
+        Value::Integer(x) => Some(Some(formatter.integer(x).into())),
+        _ => Some(Some(field.content())),
+    }
+}
+
+/// The right table's index, or `None` when a record is not one the fast
+/// path reads; a repeated key is the polars path's error.
+fn load_right(
+    request: &Request<'_>,
+    schema: &CsvSchema,
+    layout: &Layout,
+) -> Result<Option<RightIndex>> {
+    let path = request.right;
+    let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
+    let size = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+    let rows = usize::try_from(size).unwrap_or(0) / schema.bytes_per_record + 1;
+    let mut index = RightIndex::with_capacity(rows, schema.bytes_per_record);
+    let mut records = Records::open(path)?;
+    records.next_record().map_err(read_error)?;
+    let (mut buffer, mut formatter, mut key_text) = (
+        FieldBuffer::default(),
+        Formatter::default(),
+        Formatter::default(),
+    );
+    let (mut rest, mut missing_keys, mut repeated) = (Vec::new(), 0, HashSet::new());
+    while let Some((record, _)) = records.next_record().map_err(read_error)? {
+        let mut fields = buffer.take();
+        if !plain_record(record.bytes(), schema.names.len(), &mut fields)
+            || !right_text(&fields, schema, layout, &mut formatter, &mut rest)
+        {
+            return Ok(None);
+        }
+        let Some(key) = key(fields[layout.right_key], layout.key_type, &mut key_text) else {
+            return Ok(None);
+        };
+        match key.map(|key| (index.insert(&key, &rest), key)) {
+            // Two missing keys: whether the join's check counts them is
+            // polars' to say.
+            None if missing_keys > 0 => return Ok(None),
+            None => missing_keys += 1,
+            Some((None, _)) => return Ok(None),
+            Some((Some(Inserted::New), _)) => {}
+            Some((Some(Inserted::Repeated), key)) => {
+                repeated.insert(key.into_owned());
+            }
+        }
+        buffer.put_back(fields);
+    }
+    if repeated.is_empty() {
+        return Ok(Some(index));
+    }
+    let first = first_repeated(path, schema, layout, &repeated)?;
+    Err(repeated_key_error(path, request.on, &first))
+}
+
+/// The bytes a right record adds to an output row: the earlier-of column's
+/// microseconds (8 bytes, `i64::MIN` when missing) if there is one, then
+/// its other columns as written, missing values filled. `false` when a
+/// value does not fit its column's type.
+fn right_text(
+    fields: &[RawField<'_>],
+    schema: &CsvSchema,
+    layout: &Layout,
+    formatter: &mut Formatter,
+    rest: &mut Vec<u8>,
+) -> bool {
+    rest.clear();
+    if let Some((_, column)) = layout.earliest {
+        match fields[column].read(ColumnType::Timestamp) {
+            Some(Value::Timestamp(micros)) => rest.extend_from_slice(&micros.to_le_bytes()),
+            Some(_) => rest.extend_from_slice(&i64::MIN.to_le_bytes()),
+            None => return false,
+        }
+    }
+    for (slot, (&column, fill)) in layout.right_columns.iter().zip(&layout.fills).enumerate() {
+        if slot > 0 {
+            rest.push(b',');
+        }
+        match (fields[column].read(schema.types[column]), fill) {
+            (None, _) => return false,
+            (Some(Value::Missing), Some(fill)) => rest.extend_from_slice(fill),
+            (Some(value), _) => formatter.write(&value, rest),
+        }
+    }
+    true
+}
+
+/// The repeated key whose first row comes first, with its rows: a second
+/// pass over the right table, run only once a key has repeated.
+fn first_repeated(
+    path: &Path,
+    schema: &CsvSchema,
+    layout: &Layout,
+    repeated: &HashSet<Vec<u8>>,
+) -> Result<Repeated> {
+    let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
+    let mut records = Records::open(path)?;
+    records.next_record().map_err(read_error)?;
+    let (mut buffer, mut key_text) = (FieldBuffer::default(), Formatter::default());
+    let mut found: HashMap<Vec<u8>, (usize, Vec<usize>)> = HashMap::new();
+    let mut row = 1;
+    while let Some((record, _)) = records.next_record().map_err(read_error)? {
+        row += 1;
+        let mut fields = buffer.take();
+        let key = if plain_record(record.bytes(), schema.names.len(), &mut fields) {
+            key(fields[layout.right_key], layout.key_type, &mut key_text).flatten()
+        } else {
+            None
+        };
+        if let Some(key) = key.filter(|key| repeated.contains(key.as_ref())) {
+            let (count, rows) = found.entry(key.into_owned()).or_default();
+            *count += 1;
+            rows.push(row);
+        }
+        buffer.put_back(fields);
+    }
+    let first = found
+        .into_iter()
+        .min_by_key(|(_, (_, rows))| rows.first().copied().unwrap_or(usize::MAX));
+    let (value, (count, mut rows)) = first.unwrap_or_default();
+    rows.truncate(5);
+    Ok(Repeated {
+        value: String::from_utf8_lossy(&value).into_owned(),
+        count,
+        rows,
+    })
+}
+
+/// Streams the left table through the index into the output.
+fn stream_left(
+    path: &Path,
+    schema: &CsvSchema,
+    layout: &Layout,
+    index: &RightIndex,
+    output: &Output,
+) -> Result<AppendOutcome> {
+    let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
+    let mut records = Records::open(path)?;
+    records.next_record().map_err(read_error)?;
+    let mut joiner = Joiner::new(schema, layout, index);
+    // A record the fast path cannot read must leave no output behind, which
+    // only an error out of `write_with` does; the flag turns it back.
+    let mut applicable = true;
+    let written = output.write_with(|staging| {
+        let file = File::create(staging)
+            .map_err(|cause| TableError::io("cannot write", staging, &cause))?;
+        let mut out = BufWriter::with_capacity(BLOCK, file);
+        let write_error =
+            |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
+        out.write_all(&layout.header).map_err(write_error)?;
+        let mut buffer = FieldBuffer::default();
+        while let Some((record, _)) = records.next_record().map_err(read_error)? {
+            let mut fields = buffer.take();
+            if !plain_record(record.bytes(), schema.names.len(), &mut fields)
+                || !joiner.row(&fields)
+            {
+                applicable = false;
+                return Err(TableError::invalid_data(
+                    "a record is not one the fast path reads",
+                ));
+            }
+            out.write_all(&joiner.line).map_err(write_error)?;
+            buffer.put_back(fields);
+        }
+        out.flush().map_err(write_error)
+    });
+    match written {
+        Ok(()) => Ok(AppendOutcome::Written),
+        Err(_) if !applicable => Ok(AppendOutcome::NotApplicable),
+        Err(error) => Err(error),
+    }
+}
+
+/// Joins one left record at a time into an output line.
+struct Joiner<'a> {
+    schema: &'a CsvSchema,
+    layout: &'a Layout,
+    index: &'a RightIndex,
+    unmatched: Vec<u8>,
+    formatter: Formatter,
+    key_text: Formatter,
+    /// The row after the last match: where the next match is tried first.
+    next_row: usize,
+    line: Vec<u8>,
+}
+
+impl<'a> Joiner<'a> {
+    fn new(schema: &'a CsvSchema, layout: &'a Layout, index: &'a RightIndex) -> Self {
+        Self {
+            schema,
+            layout,
+            index,
+            unmatched: layout.unmatched(),
+            formatter: Formatter::default(),
+            key_text: Formatter::default(),
+            next_row: 0,
+            line: Vec::new(),
+        }
+    }
+
+    /// Writes the output line of `fields` into `self.line`; `false` when a
+    /// value does not fit its column's type.
+    fn row(&mut self, fields: &[RawField<'_>]) -> bool {
+        self.line.clear();
+        let layout = self.layout;
+        let Some(key) = key(fields[layout.left_key], layout.key_type, &mut self.key_text) else {
+            return false;
+        };
+        let found = key.and_then(|key| self.index.find_from(&key, self.next_row));
+        if let Some(row) = found {
+            self.next_row = row + 1;
+        }
+        let rest = found.map(|row| self.index.rest(row));
+        let (right_micros, right_text) = match (layout.earliest, rest) {
+            (Some(_), Some(rest)) => split_micros(rest),
+            (Some(_), None) => (None, &self.unmatched[..]),
+            (None, rest) => (None, rest.unwrap_or(&self.unmatched)),
+        };
+        for (column, field) in fields.iter().enumerate() {
+            if column > 0 {
+                self.line.push(b',');
+            }
+            let Some(value) = field.read(self.schema.types[column]) else {
+                return false;
+            };
+            match (value, layout.earliest) {
+                (value, Some((earliest, _))) if earliest == column => {
+                    write_earlier(&mut self.formatter, &mut self.line, &value, right_micros);
+                }
+                (value, _) => self.formatter.write(&value, &mut self.line),
+            }
+        }
+        if !layout.right_columns.is_empty() {
+            self.line.push(b',');
+            self.line.extend_from_slice(right_text);
+        }
+        self.line.push(b'\n');
+        true
+    }
+}
+
+/// Writes the earlier of the left value and the right one; either missing
+/// yields the other.
+fn write_earlier(
+    formatter: &mut Formatter,
+    line: &mut Vec<u8>,
+    left: &Value<'_>,
+    right: Option<i64>,
+) {
+    let left = match left {
+        Value::Timestamp(micros) => Some(*micros),
+        _ => None,
+    };
+    let earlier = match (left, right) {
+        (Some(l), Some(r)) => Some(l.min(r)),
+        (one, other) => one.or(other),
+    };
+    if let Some(micros) = earlier {
+        formatter.write_timestamp(micros, line);
+    }
+}
+
+/// The right-hand bytes of an index row split into the earlier-of column's
+/// microseconds (missing as `None`) and the text that follows.
+fn split_micros(rest: &[u8]) -> (Option<i64>, &[u8]) {
+    let Some((micros, text)) = rest.split_first_chunk::<8>() else {
+        return (None, rest);
+    };
+    let micros = i64::from_le_bytes(*micros);
+    ((micros != i64::MIN).then_some(micros), text)
+}

@@ -1,0 +1,177 @@
+//! What type polars infers for one CSV value: the rules of polars 0.55's
+//! `infer_field_schema` (its `BOOLEAN_RE`, `FLOAT_RE` and `INTEGER_RE`,
+//! without date parsing), written out by hand so that a fast path can decide
+//! a column's type exactly as the general path would, without polars.
+//!
+//! Owns the classification of a single value only; combining the values of a
+//! column into its type is the caller's (polars: two kinds of number make a
+//! float column, any other mix a text column).
+
+/// The type polars infers for one non-empty CSV value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inferred {
+    /// `true` or `false`, in any case.
+    Boolean,
+    /// A decimal or exponent number, `inf` or `NaN`, with an optional sign.
+    Float,
+    /// Digits with an optional minus sign that fit an `i64`.
+    Integer,
+    /// Digits that do not fit an `i64`; polars' answer depends on its
+    /// features, so a fast path should not decide it.
+    BigInteger,
+    /// Anything else.
+    Text,
+    /// Non-ASCII text that polars' Unicode-aware patterns might still read
+    /// as a number or a boolean (other scripts' digits, case folding); a
+    /// fast path should not decide it.
+    Unsure,
+}
+
+/// The type polars infers for `text`, a value as read (quotes removed).
+pub fn infer(text: &str) -> Inferred {
+    if !text.is_ascii() {
+        return non_ascii(text);
+    }
+    let bytes = text.as_bytes();
+    if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") {
+        Inferred::Boolean
+    } else if is_float(bytes) {
+        Inferred::Float
+    } else if is_integer(bytes) {
+        if text.parse::<i64>().is_ok() {
+            Inferred::Integer
+        } else {
+            Inferred::BigInteger
+        }
+    } else {
+        Inferred::Text
+    }
+}
+
+/// Text unless a pattern could match: every character a digit of some
+/// script, or as long as `true`/`false` (a case-folded letter).
+fn non_ascii(text: &str) -> Inferred {
+    let all_numeric = text
+        .chars()
+        .all(|c| c.is_numeric() || "+-.eEinfaN".contains(c));
+    let word_length = matches!(text.chars().count(), 4 | 5);
+    if all_numeric || word_length {
+        Inferred::Unsure
+    } else {
+        Inferred::Text
+    }
+}
+
+/// `^[-+]?((\d*\.\d+)([eE][-+]?\d+)?|inf|NaN|(\d+)[eE][-+]?\d+|\d+\.)$`
+pub fn is_float(bytes: &[u8]) -> bool {
+    let body = match bytes {
+        [b'-' | b'+', rest @ ..] => rest,
+        _ => bytes,
+    };
+    if body == b"inf" || body == b"NaN" {
+        return true;
+    }
+    let (whole, rest) = split_digits(body);
+    match rest {
+        [b'.', after @ ..] => {
+            let (fraction, rest) = split_digits(after);
+            if fraction.is_empty() {
+                !whole.is_empty() && rest.is_empty()
+            } else {
+                rest.is_empty() || is_exponent(rest)
+            }
+        }
+        [b'e' | b'E', ..] => !whole.is_empty() && is_exponent(rest),
+        _ => false,
+    }
+}
+
+/// `^-?(\d+)$`
+pub fn is_integer(bytes: &[u8]) -> bool {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+/// `[eE][-+]?\d+` to the end.
+fn is_exponent(bytes: &[u8]) -> bool {
+    let Some(rest) = bytes
+        .strip_prefix(b"e")
+        .or_else(|| bytes.strip_prefix(b"E"))
+    else {
+        return false;
+    };
+    let digits = match rest {
+        [b'-' | b'+', digits @ ..] => digits,
+        _ => rest,
+    };
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+fn split_digits(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let end = bytes
+        .iter()
+        .position(|byte| !byte.is_ascii_digit())
+        .unwrap_or(bytes.len());
+    bytes.split_at(end)
+}
+
+/// Whether a text value starts like a date (a digit, and `-`, `/` or `.` in
+/// it): table-io asks polars to infer dates only when a text column's first
+/// value does.
+pub fn looks_like_a_date(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_digit()) && text.contains(['-', '/', '.'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_as_polars_pattern_reads_them() {
+        for text in [
+            "0.1",
+            "3.0",
+            "-9.9990e-003",
+            "9.9990E+003",
+            ".5",
+            "2.5e10",
+            "NaN",
+            "-NaN",
+            "-inf",
+            "+inf",
+            "-7e-05",
+            "5.",
+            "+1.5",
+            "1e5",
+        ] {
+            assert_eq!(infer(text), Inferred::Float, "{text}");
+        }
+        for text in ["5", "-12", "0", "-0"] {
+            assert_eq!(infer(text), Inferred::Integer, "{text}");
+        }
+        for text in [
+            "+5", ".", "e5", "1e", "1.e5", "1.5.", " 5", "5 ", "Inf", "nan", "1_0", "--1", "LU01",
+            "",
+        ] {
+            assert_eq!(infer(text), Inferred::Text, "{text}");
+        }
+        assert_eq!(infer("12345678901234567890"), Inferred::BigInteger);
+        assert_eq!(infer("TRUE"), Inferred::Boolean);
+        assert_eq!(infer("false"), Inferred::Boolean);
+    }
+
+    #[test]
+    fn non_ascii_text_is_text_unless_a_pattern_could_match() {
+        assert_eq!(infer("café au lait"), Inferred::Text);
+        assert_eq!(infer("١٢٣"), Inferred::Unsure);
+        assert_eq!(infer("falſe"), Inferred::Unsure);
+    }
+
+    #[test]
+    fn dates_are_recognised_by_their_start() {
+        assert!(looks_like_a_date("2026-01-02"));
+        assert!(looks_like_a_date("1.5"));
+        assert!(!looks_like_a_date("LU-1"));
+        assert!(!looks_like_a_date("2026"));
+    }
+}
