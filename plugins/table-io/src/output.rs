@@ -75,8 +75,12 @@ impl Output {
             .map_err(explain),
             Format::Parquet => sink(frame, staging, parquet_format()).map_err(explain),
             Format::Xlsx => {
+                // A sheet is at most a million rows and is built in memory
+                // anyway; the in-memory engine starts no streaming executor
+                // (its threads and async runtime cost a small job more time
+                // than the work).
                 let table = frame
-                    .collect_with_engine(Engine::Streaming)
+                    .collect_with_engine(Engine::InMemory)
                     .map_err(explain)?
                     .unwrap_single();
                 xlsx::write(&table, staging)
