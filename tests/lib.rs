@@ -282,25 +282,31 @@ pub fn find_item(status: &Value, job: &str, item: &str) -> Option<Value> {
         .cloned()
 }
 
-/// Waits for `child` to exit and collects its output; kills it and fails the
+/// Waits for `child` to exit and collects its output, reading its pipes
+/// meanwhile so that a large output never blocks it; kills it and fails the
 /// test after `deadline`.
-pub fn finish(mut child: Child, deadline: Duration) -> Output {
-    let until = Instant::now() + deadline;
-    loop {
-        match child.try_wait().expect("poll flow") {
-            Some(_) => break,
-            None if Instant::now() > until => {
-                let _ = child.kill();
-                let output = child.wait_with_output().expect("collect flow output");
-                panic!(
-                    "flow did not finish within {deadline:?}\n--- stderr\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
+pub fn finish(child: Child, deadline: Duration) -> Output {
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    let output = match receiver.recv_timeout(deadline) {
+        Ok(output) => output.expect("collect flow output"),
+        Err(_) => {
+            send(pid, Signal::SIGKILL);
+            let output = receiver
+                .recv_timeout(Duration::from_secs(10))
+                .ok()
+                .and_then(Result::ok);
+            panic!(
+                "flow did not finish within {deadline:?}\n--- stderr\n{}",
+                output.map_or_else(String::new, |output| {
+                    String::from_utf8_lossy(&output.stderr).into_owned()
+                })
+            );
         }
-    }
-    let output = child.wait_with_output().expect("collect flow output");
+    };
     Output {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -63,6 +63,15 @@ enum Command {
         #[arg(required = true, num_args = 1.., value_name = "[FLOW_DIR] JOB [ITEM]")]
         words: Vec<String>,
     },
+    /// Run items again though their targets exist, and what follows from
+    /// them: `[FLOW_DIR] JOB ITEM...`, `[FLOW_DIR] JOB --all` or `[FLOW_DIR] --all`.
+    Rerun {
+        #[arg(value_name = "[FLOW_DIR] JOB [ITEM]")]
+        words: Vec<String>,
+        /// Every item of JOB, or of every job when no job is named.
+        #[arg(long)]
+        all: bool,
+    },
     /// Print the log of an item's last run: `[FLOW_DIR] JOB ITEM`.
     Logs {
         #[arg(required = true, num_args = 2..=3, value_name = "[FLOW_DIR] JOB ITEM")]
@@ -165,6 +174,12 @@ impl Cli {
                 emit(rearmed_text(&items::retry(&Config::load(dir)?, rest)?));
                 Ok(exit::SUCCESS)
             }
+            Command::Rerun { words, all } => {
+                let needed = if all { 0 } else { 2 };
+                let (dir, rest) = split_flow_dir(base, &words, needed)?;
+                emit(marked_text(&items::rerun(&Config::load(dir)?, rest, all)?));
+                Ok(exit::SUCCESS)
+            }
             Command::Logs { words } => {
                 let (dir, rest) = split_flow_dir(base, &words, 2)?;
                 emit(items::logs(&Config::load(dir)?, rest)?);
@@ -194,6 +209,27 @@ fn rearmed_text(rearmed: &items::Rearmed) -> String {
             rearmed.items.join(", ")
         )
     }
+}
+
+fn marked_text(marked: &items::Marked) -> String {
+    let mut text = String::new();
+    for (job, items) in marked {
+        if items.is_empty() {
+            text.push_str(&format!(
+                "`{job}` has no item that ran yet; nothing to rerun\n"
+            ));
+        } else {
+            text.push_str(&format!(
+                "marked {} item(s) of `{job}` to run again: {}\n",
+                items.len(),
+                items.join(", ")
+            ));
+        }
+    }
+    text.push_str(
+        "the next `flow run` runs them, then what follows from them; each target stays until its new one is made\n",
+    );
+    text
 }
 
 /// Writes to stdout; a reader that went away (`flow status | head`) is not

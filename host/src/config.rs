@@ -5,6 +5,7 @@
 //! validation keeps going so that `flow check` reports all of them at once.
 //! Never touches the processing folders or the state.
 
+mod hook;
 mod locate;
 
 use std::collections::BTreeMap;
@@ -17,12 +18,34 @@ use serde_yaml::Value;
 use crate::diag::{ConfigError, Diagnostic, SourceFile, Span, did_you_mean};
 use crate::error::Error;
 use crate::pattern::{Pattern, PatternError, is_identifier};
+use hook::Place;
+pub(crate) use hook::{Hook, Hooks};
 use locate::Locator;
 
 pub(crate) const FILE_NAME: &str = "flow.yaml";
-const TOP_KEYS: [&str; 6] = ["settle", "retries", "timeout", "grace", "parallel", "jobs"];
-const JOB_KEYS: [&str; 9] = [
-    "name", "run", "source", "target", "inputs", "args", "timeout", "retries", "parallel",
+const TOP_KEYS: [&str; 9] = [
+    "settle",
+    "retries",
+    "timeout",
+    "grace",
+    "parallel",
+    "keep",
+    "on_error",
+    "on_success",
+    "jobs",
+];
+const JOB_KEYS: [&str; 11] = [
+    "name",
+    "run",
+    "source",
+    "target",
+    "inputs",
+    "args",
+    "timeout",
+    "retries",
+    "parallel",
+    "on_error",
+    "on_success",
 ];
 /// Option names the host passes itself; an input or arg may not take them.
 const RESERVED: [&str; 2] = ["input", "output"];
@@ -31,6 +54,7 @@ const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 const DEFAULT_RETRIES: u32 = 3;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+const DEFAULT_KEEP: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The flow folder as the user named it (for messages) and as an absolute path.
 #[derive(Debug, Clone)]
@@ -74,6 +98,8 @@ pub(crate) struct Config {
     pub(crate) settle: Duration,
     pub(crate) grace: Duration,
     pub(crate) parallel: usize,
+    /// How long run records and their logs are kept; `None` keeps them all.
+    pub(crate) keep: Option<Duration>,
     pub(crate) jobs: Vec<Job>,
 }
 
@@ -92,6 +118,7 @@ pub(crate) struct Job {
     /// How many jobs feed this one, transitively, on its longest chain: 0
     /// for a job reading only what no job writes. Later stages run first.
     pub(crate) stage: usize,
+    pub(crate) hooks: Hooks,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +128,9 @@ struct RawConfig {
     timeout: Option<Value>,
     grace: Option<Value>,
     parallel: Option<usize>,
+    keep: Option<Value>,
+    on_error: Option<Value>,
+    on_success: Option<Value>,
     #[serde(default)]
     jobs: Vec<RawJob>,
 }
@@ -118,6 +148,8 @@ struct RawJob {
     timeout: Option<Value>,
     retries: Option<u32>,
     parallel: Option<usize>,
+    on_error: Option<Value>,
+    on_success: Option<Value>,
 }
 
 /// How an executable named in `run:` is found; injected so tests need no PATH.
@@ -221,6 +253,13 @@ impl Config {
     }
 }
 
+/// What a job takes from the top level unless it says otherwise.
+struct Defaults {
+    timeout: Duration,
+    retries: u32,
+    hooks: Hooks,
+}
+
 struct Checker<'a> {
     locate: Locator<'a>,
     diagnostics: Vec<Diagnostic>,
@@ -262,10 +301,29 @@ impl Checker<'_> {
                 "write the number of job runs at once, or leave it out for the number of CPUs",
             ));
         }
+        let keep = self.duration(raw.keep.as_ref(), "keep", None, DEFAULT_KEEP);
+        let defaults = Defaults {
+            timeout,
+            retries,
+            hooks: Hooks {
+                on_error: self.hook(
+                    raw.on_error.as_ref(),
+                    "on_error",
+                    Place::Top,
+                    (&dir, finder),
+                ),
+                on_success: self.hook(
+                    raw.on_success.as_ref(),
+                    "on_success",
+                    Place::Top,
+                    (&dir, finder),
+                ),
+            },
+        };
         let mut jobs = Vec::new();
         let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
         for (n, raw_job) in raw.jobs.iter().enumerate() {
-            if let Some(job) = self.job(n, raw_job, &dir, finder, timeout, retries) {
+            if let Some(job) = self.job(n, raw_job, &dir, finder, &defaults) {
                 if let Some(line) = first_line.get(&job.name) {
                     let span = self.locate.job_value(n, None, "name");
                     self.push(
@@ -286,6 +344,7 @@ impl Checker<'_> {
             settle,
             grace,
             parallel,
+            keep: (!keep.is_zero()).then_some(keep),
             jobs,
         })
     }
@@ -347,16 +406,16 @@ impl Checker<'_> {
         raw: &RawJob,
         dir: &FlowDir,
         finder: &Finder,
-        timeout: Duration,
-        retries: u32,
+        defaults: &Defaults,
     ) -> Option<Job> {
         self.job_name(n, raw);
         let job_timeout = self.duration(
             raw.timeout.as_ref(),
             "timeout",
             Some((n, &raw.name)),
-            timeout,
+            defaults.timeout,
         );
+        let hooks = self.job_hooks(n, raw, (dir, finder), &defaults.hooks);
         let source = self.pattern(n, None, "source", Pattern::parse(&raw.source));
         let target = source.as_ref().and_then(|source| {
             self.pattern(
@@ -381,10 +440,28 @@ impl Checker<'_> {
             target: target?,
             args,
             timeout: job_timeout,
-            retries: raw.retries.unwrap_or(retries),
+            retries: raw.retries.unwrap_or(defaults.retries),
             parallel: self.job_parallel(n, raw),
             stage: 0,
+            hooks,
         })
+    }
+
+    /// The job's hooks: each its own where it has one, else the top level's.
+    fn job_hooks(
+        &mut self,
+        n: usize,
+        raw: &RawJob,
+        context: (&FlowDir, &Finder),
+        top: &Hooks,
+    ) -> Hooks {
+        let place = Place::Job(n, &raw.name);
+        let on_error = self.hook(raw.on_error.as_ref(), "on_error", place, context);
+        let on_success = self.hook(raw.on_success.as_ref(), "on_success", place, context);
+        Hooks {
+            on_error: on_error.or_else(|| top.on_error.clone()),
+            on_success: on_success.or_else(|| top.on_success.clone()),
+        }
     }
 
     fn job_name(&mut self, n: usize, raw: &RawJob) {

@@ -1,4 +1,4 @@
-//! `flow retry` and `flow logs`: find the job and the items a user named
+//! `flow retry`, `flow rerun` and `flow logs`: find the job and the items a user named
 //! (by item id, target name, or either without extension) and act on them.
 //!
 //! Reads and writes state only through `state.rs`; returns what it found
@@ -101,6 +101,56 @@ pub(crate) fn retry(config: &Config, words: &[String]) -> Result<Rearmed, Error>
         job: job.name.clone(),
         items,
     })
+}
+
+/// What `flow rerun` marked, per job.
+pub(crate) type Marked = Vec<(String, Vec<String>)>;
+
+/// `flow rerun JOB ITEM...`, `JOB` with `all` (every item of JOB), or no
+/// word with `all` (every item of every job): marks the items to run again
+/// on the next pass though their targets are up to date.
+pub(crate) fn rerun(config: &Config, words: &[String], all: bool) -> Result<Marked, Error> {
+    let state = State::open(&Layout::new(&config.dir.path))?;
+    let Some((job, wanted)) = words.split_first() else {
+        if !all {
+            return Err(usage(
+                "`flow rerun` needs a job and its items, a job and `--all`, or `--all`",
+            ));
+        }
+        return config
+            .jobs
+            .iter()
+            .map(|job| Ok((job.name.clone(), state.rerun(&job.name, None)?)))
+            .collect();
+    };
+    let job = job_named(config, job)?;
+    if wanted.is_empty() && !all {
+        return Err(Error::Usage {
+            message: format!("`flow rerun {}` names no item", job.name),
+            hint: format!(
+                "name the items (`flow rerun {} ITEM...`) or rerun them all with `flow rerun {} --all`",
+                job.name, job.name
+            ),
+        });
+    }
+    let selected = if wanted.is_empty() {
+        None
+    } else {
+        let known = job_items(&state, &job.name)?;
+        let mut ids = Vec::new();
+        for word in wanted {
+            let found = items_named(&known, word);
+            if found.is_empty() {
+                return Err(unknown_item(&job.name, word, &known));
+            }
+            ids.extend(found);
+        }
+        Some(ids)
+    };
+    Ok(vec![(
+        job.name.clone(),
+        state.rerun(&job.name, selected.as_deref())?,
+    )])
 }
 
 /// The log of the named item's last run.

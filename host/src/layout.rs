@@ -48,6 +48,29 @@ impl Layout {
             .join(format!("{id}-{job}-{}.log", item.replace('/', "_")))
     }
 
+    /// Where the output of the hook run after run `id` is kept while it runs.
+    pub(crate) fn hook_output(&self, id: i64, hook: &str) -> PathBuf {
+        self.logs().join(format!(".{id}-{hook}.out"))
+    }
+
+    /// Bytes of every file under `<flow>/.flow/`: the state and the logs.
+    pub(crate) fn bytes_used(&self) -> u64 {
+        fn walk(folder: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(folder) else {
+                return 0;
+            };
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => walk(&entry.path()),
+                    Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |meta| meta.len()),
+                    _ => 0,
+                })
+                .sum()
+        }
+        walk(&self.dot)
+    }
+
     /// The staging area of a target root (relative to the flow folder).
     pub(crate) fn staging_area(&self, target_root: &str) -> PathBuf {
         self.flow.join(target_root).join(STAGING)

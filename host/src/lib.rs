@@ -11,6 +11,7 @@ mod config;
 mod diag;
 mod error;
 mod exec;
+mod hooks;
 mod init;
 mod items;
 mod layout;

@@ -35,6 +35,7 @@ pub(crate) enum Reason {
     Retry,
     Rearmed,
     Interrupted,
+    Rerun,
 }
 
 impl Reason {
@@ -46,6 +47,7 @@ impl Reason {
             Self::Retry => "retrying after an error",
             Self::Rearmed => "re-armed by `flow retry`",
             Self::Interrupted => "its last run was interrupted",
+            Self::Rerun => "asked for by `flow rerun`",
         }
     }
 }
@@ -254,6 +256,10 @@ impl Facts<'_> {
         self.record
             .is_some_and(|record| record.inputs == self.fingerprint)
     }
+
+    fn rerun(&self) -> bool {
+        self.record.is_some_and(|record| record.rerun)
+    }
 }
 
 /// Why the item cannot be decided on its inputs yet, if it cannot.
@@ -285,7 +291,7 @@ fn waiting(
         let paths = upstream.into_iter().map(|(path, _)| path).collect();
         return Some(Decision::Upstream { jobs, paths });
     }
-    if facts.target.is_some() && facts.same_inputs() {
+    if facts.target.is_some() && facts.same_inputs() && !facts.rerun() {
         return Some(Decision::UpToDate);
     }
     let settle_ns = i64::try_from(config.settle.as_nanos()).unwrap_or(i64::MAX);
@@ -309,8 +315,28 @@ fn to_do(facts: &Facts<'_>) -> Decision {
         (Some(target), None) if target.mtime_ns >= newest(facts.metas) => Decision::UpToDate,
         (_, None) => first(Reason::New),
         (_, Some(_)) if !facts.same_inputs() => first(Reason::InputChanged),
+        (_, Some(record)) if record.rerun => rerun(facts.job, record),
         (Some(_), Some(_)) => Decision::UpToDate,
         (None, Some(record)) => after_last_run(facts.job, record),
+    }
+}
+
+/// An item `flow rerun` asked for: run again until a run succeeds or the
+/// attempts are used up; its previous target stays until a new one is made.
+fn rerun(job: &Job, record: &ItemRecord) -> Decision {
+    let failed = !matches!(
+        record.outcome,
+        Outcome::Success | Outcome::Interrupted | Outcome::Running
+    );
+    if failed && record.attempts >= job.retries {
+        Decision::GaveUp {
+            attempts: record.attempts,
+        }
+    } else {
+        Decision::Run {
+            attempt: record.attempts + 1,
+            reason: Reason::Rerun,
+        }
     }
 }
 

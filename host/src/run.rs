@@ -20,10 +20,11 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::config::{Config, Job};
 use crate::error::Error;
 use crate::exec::{self, Executor, Launch, Limits};
+use crate::hooks;
 use crate::layout::Layout;
 use crate::lock::Lock;
 use crate::outcome::{self, Facts, Outcome};
-use crate::plan::{self, Decision, Known, Pending, Planned, Reason};
+use crate::plan::{self, Decision, Item, Known, Pending, Planned, Reason};
 use crate::scan::{FileMeta, Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
 use crate::state::{NewRun, RunEnd, State};
@@ -102,7 +103,30 @@ pub(crate) fn run_pass(
             break;
         }
     }
+    if let Some(keep) = config.keep {
+        prune(&pass.state, keep)?;
+    }
     Ok(pass.summary)
+}
+
+/// Runs pruned in one pass at most: a year of history goes over several
+/// passes instead of stalling one.
+const PRUNE_PER_PASS: u32 = 2_000;
+
+/// Forgets the runs that ended more than `keep` ago, with their logs; an
+/// item's last run stays whatever its age.
+fn prune(state: &State, keep: Duration) -> Result<(), Error> {
+    let cutoff =
+        chrono::Utc::now() - chrono::TimeDelta::from_std(keep).unwrap_or(chrono::TimeDelta::MAX);
+    let before = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let logs = state.prune(&before, PRUNE_PER_PASS)?;
+    for log in &logs {
+        discard(log);
+    }
+    if !logs.is_empty() {
+        tracing::debug!(runs = logs.len(), %before, "pruned old runs and their logs");
+    }
+    Ok(())
 }
 
 /// What a pass holds while it runs.
@@ -183,6 +207,7 @@ fn priority(config: &Config, index: usize, planned: &Planned) -> Priority {
 struct Started {
     index: usize,
     run: i64,
+    attempt: u32,
     log: PathBuf,
     staging: PathBuf,
     clock: Instant,
@@ -285,6 +310,7 @@ impl Pass<'_> {
         let started = Started {
             index,
             run: id,
+            attempt,
             log,
             staging,
             clock: Instant::now(),
@@ -335,11 +361,55 @@ impl Pass<'_> {
             self.known.update(record);
         }
         self.count(job, &item.id, started.run, outcome, duration);
+        self.hook(job, &item, &started, &facts, outcome)?;
         board.pending.remove(&item.target);
         if let Some(meta) = produced {
             scan.record_file(&item.target, meta);
         }
         self.unblock(board, scan, &item.target);
+        Ok(())
+    }
+
+    /// Runs the job's hook for this end, if it has one for it: `on_success`
+    /// after a promotion, `on_error` after the last attempt. Its failure is
+    /// recorded with the run and changes nothing else.
+    fn hook(
+        &self,
+        job: &Job,
+        item: &Item,
+        started: &Started,
+        facts: &Facts,
+        outcome: Outcome,
+    ) -> Result<(), Error> {
+        let last_attempt = outcome.counts_as_attempt() && started.attempt >= job.retries;
+        let (hook, kind) = match outcome {
+            Outcome::Success => (&job.hooks.on_success, hooks::Kind::OnSuccess),
+            _ if last_attempt => (&job.hooks.on_error, hooks::Kind::OnError),
+            _ => return Ok(()),
+        };
+        let Some(hook) = hook else { return Ok(()) };
+        let target = self.config.dir.path.join(&item.target);
+        let ended = hooks::Ended {
+            job: &job.name,
+            item: &item.id,
+            run: started.run,
+            outcome,
+            exit_code: facts.exit_code(),
+            attempts: started.attempt,
+            log: &started.log,
+            target: &target,
+        };
+        let context = hooks::Context {
+            executor: self.executor,
+            shutdown: self.shutdown,
+            dir: &self.config.dir.path,
+            output: self.layout.hook_output(started.run, kind.as_str()),
+            grace: self.config.grace,
+        };
+        if let Err(why) = hooks::run(hook, kind, &ended, &context) {
+            tracing::warn!(job = %job.name, item = %item.id, run = started.run, "{why}");
+            self.state.set_hook_error(started.run, &why)?;
+        }
         Ok(())
     }
 

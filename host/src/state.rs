@@ -15,7 +15,7 @@ use crate::layout::Layout;
 pub(crate) use crate::outcome::Outcome;
 
 /// Applied in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "
     CREATE TABLE runs (
         id           INTEGER PRIMARY KEY,
@@ -53,6 +53,13 @@ const MIGRATIONS: [&str; 3] = [
     // recovery finds a dead host's processes by their FLOW_RUN_ID, never by
     // a pid the kernel may have handed to another process since
     "ALTER TABLE runs DROP COLUMN pid;",
+    // `flow rerun` marks items; a hook that failed is shown with its run;
+    // retention looks runs up by their end
+    "
+    ALTER TABLE items ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN hook_error TEXT;
+    CREATE INDEX runs_ended ON runs (ended_at);
+",
 ];
 
 /// `items.status` of an item `flow retry` re-armed.
@@ -119,6 +126,9 @@ pub(crate) struct ItemRecord {
     pub(crate) produced: Option<(u64, i64)>,
     /// Set by `flow retry`: run again even though attempts are used up.
     pub(crate) rearmed: bool,
+    /// Set by `flow rerun`: run again though the target is up to date,
+    /// until a run succeeds.
+    pub(crate) rerun: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +145,8 @@ pub(crate) struct RunRecord {
     pub(crate) signal: Option<i32>,
     pub(crate) log: PathBuf,
     pub(crate) staging: PathBuf,
+    /// What went wrong with the hook run after this run, if anything.
+    pub(crate) hook_error: Option<String>,
 }
 
 /// What a new run starts with.
@@ -164,9 +176,9 @@ pub(crate) struct State {
 }
 
 const RUN_COLUMNS: &str = "id, job, item, attempt, started_at, ended_at, duration_ms, outcome, \
-     exit_code, signal, log, staging";
+     exit_code, signal, log, staging, hook_error";
 const ITEM_COLUMNS: &str =
-    "job, item, status, attempts, inputs, last_run, target, target_size, target_mtime";
+    "job, item, status, attempts, inputs, last_run, target, target_size, target_mtime, rerun";
 
 impl State {
     /// Opens (creating and migrating) the database in the `.flow` folder.
@@ -293,7 +305,7 @@ impl State {
             // `last_run` alone would scan every item at every run's end
             tx.prepare_cached(
                 "UPDATE items SET status = ?2, target_size = ?3, target_mtime = ?4,
-                     attempts = MAX(attempts - ?5, 0)
+                     attempts = MAX(attempts - ?5, 0), rerun = rerun AND ?6 = 0
                  WHERE job = (SELECT job FROM runs WHERE id = ?1)
                      AND item = (SELECT item FROM runs WHERE id = ?1) AND last_run = ?1",
             )?
@@ -302,7 +314,8 @@ impl State {
                 ItemStatus::Ran(end.outcome),
                 size,
                 mtime,
-                uncounted
+                uncounted,
+                end.outcome == Outcome::Success
             ])?;
             tx.commit()
         })();
@@ -399,6 +412,72 @@ impl State {
             }
             tx.commit()?;
             Ok(rearmed)
+        })();
+        result.map_err(|source| self.error(source))
+    }
+}
+
+/// Asking for work again, and forgetting old work.
+impl State {
+    /// Marks the items of `job` (all, or those named) to run again though
+    /// their targets are up to date; returns the items marked.
+    pub(crate) fn rerun(&self, job: &str, items: Option<&[String]>) -> Result<Vec<String>, Error> {
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            let mut marked = Vec::new();
+            {
+                let mut statement =
+                    tx.prepare("SELECT item FROM items WHERE job = ?1 ORDER BY item")?;
+                for item in statement.query_map([job], |row| row.get::<_, String>(0))? {
+                    let item = item?;
+                    if items.is_none_or(|wanted| wanted.contains(&item)) {
+                        marked.push(item);
+                    }
+                }
+            }
+            for item in &marked {
+                tx.execute(
+                    "UPDATE items SET rerun = 1, attempts = 0 WHERE job = ?1 AND item = ?2",
+                    params![job, item],
+                )?;
+            }
+            tx.commit()?;
+            Ok(marked)
+        })();
+        result.map_err(|source| self.error(source))
+    }
+
+    /// Notes that the hook run after run `id` failed, and how.
+    pub(crate) fn set_hook_error(&self, id: i64, error: &str) -> Result<(), Error> {
+        self.conn
+            .prepare_cached("UPDATE runs SET hook_error = ?2 WHERE id = ?1")
+            .and_then(|mut statement| statement.execute(params![id, error]))
+            .map(drop)
+            .map_err(|source| self.error(source))
+    }
+
+    /// Deletes up to `limit` finished runs that ended before `before`
+    /// (RFC 3339), never an item's last run; returns their log paths.
+    pub(crate) fn prune(&self, before: &str, limit: u32) -> Result<Vec<PathBuf>, Error> {
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            let logs = {
+                let mut statement = tx.prepare(
+                    "DELETE FROM runs WHERE id IN (
+                         SELECT id FROM runs WHERE ended_at < ?1 AND outcome != ?2
+                             AND id NOT IN (SELECT last_run FROM items)
+                         ORDER BY ended_at LIMIT ?3)
+                     RETURNING log",
+                )?;
+                let rows = statement
+                    .query_map(params![before, Outcome::Running, limit], |row| {
+                        row.get::<_, String>(0)
+                    })?;
+                rows.map(|row| row.map(PathBuf::from))
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            tx.commit()?;
+            Ok(logs)
         })();
         result.map_err(|source| self.error(source))
     }
@@ -537,6 +616,7 @@ fn item_record(row: &Row<'_>) -> rusqlite::Result<ItemRecord> {
         target: row.get(6)?,
         produced: size.map(from_sql_int).zip(mtime),
         rearmed: status == ItemStatus::Rearmed,
+        rerun: row.get(9)?,
     })
 }
 
@@ -556,6 +636,7 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         signal: row.get(9)?,
         log: PathBuf::from(log),
         staging: PathBuf::from(staging),
+        hook_error: row.get(12)?,
     })
 }
 
@@ -711,5 +792,70 @@ mod tests {
         state.finish_run(id, &end).expect("finish");
         let item = state.item("a", "x").expect("query").expect("item");
         assert_eq!(item.attempts, 1);
+    }
+
+    fn finished(state: &State, item: &str, outcome: Outcome, ended_at: &str) -> i64 {
+        let new = NewRun {
+            job: "a",
+            item,
+            attempt: 1,
+            started_at: ended_at,
+            inputs: "fp",
+            target: "t",
+        };
+        let id = state.begin_run(&new).expect("begin");
+        state
+            .set_run_paths(id, Path::new(&format!("/logs/{id}")), Path::new("/s"))
+            .expect("paths");
+        let end = RunEnd {
+            outcome,
+            ended_at,
+            duration_ms: 1,
+            exit_code: Some(0),
+            signal: None,
+            produced: None,
+        };
+        state.finish_run(id, &end).expect("finish");
+        id
+    }
+
+    #[test]
+    fn rerun_marks_until_a_success_and_pruning_keeps_every_last_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&Layout::new(dir.path())).expect("open");
+        let old = finished(&state, "x", Outcome::Failed, "2026-01-01T00:00:00.000Z");
+        finished(&state, "x", Outcome::Success, "2026-01-02T00:00:00.000Z");
+        finished(&state, "y", Outcome::Success, "2026-01-01T00:00:00.000Z");
+        assert_eq!(
+            state.rerun("a", Some(&["x".to_owned()])).expect("rerun"),
+            ["x"]
+        );
+        assert!(state.item("a", "x").expect("query").expect("item").rerun);
+        assert!(!state.item("a", "y").expect("query").expect("item").rerun);
+        finished(&state, "x", Outcome::Failed, "2026-01-03T00:00:00.000Z");
+        assert!(
+            state.item("a", "x").expect("query").expect("item").rerun,
+            "a failure keeps it"
+        );
+        finished(&state, "x", Outcome::Success, "2026-01-04T00:00:00.000Z");
+        assert!(!state.item("a", "x").expect("query").expect("item").rerun);
+
+        let pruned = state.prune("2026-01-03T12:00:00.000Z", 10).expect("prune");
+        assert_eq!(pruned.len(), 3, "{pruned:?}");
+        assert!(pruned.contains(&PathBuf::from(format!("/logs/{old}"))));
+        assert!(state.run(old).expect("run").is_none());
+        let left: Vec<String> = state
+            .recent_runs(&RunQuery {
+                limit: 10,
+                ..RunQuery::default()
+            })
+            .expect("runs")
+            .into_iter()
+            .map(|run| run.item)
+            .collect();
+        assert_eq!(left, ["x", "y"], "the last run of each item stays");
+        state
+            .set_hook_error(old + 4, "exited with code 1")
+            .expect("hook error");
     }
 }

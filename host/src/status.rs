@@ -57,6 +57,8 @@ pub(crate) struct Report {
     pub(crate) run_in_progress: bool,
     /// The pid of the process holding the lock, while one does.
     pub(crate) run_pid: Option<u32>,
+    /// Bytes used by `<flow>/.flow/`: the state database and the run logs.
+    pub(crate) state_bytes: u64,
     pub(crate) jobs: Vec<JobReport>,
 }
 
@@ -113,6 +115,8 @@ pub(crate) struct RunView {
     pub(crate) exit_code: Option<i32>,
     pub(crate) signal: Option<i32>,
     pub(crate) log: String,
+    /// Why the hook run after this run failed, if it did.
+    pub(crate) hook_error: Option<String>,
 }
 
 impl RunView {
@@ -128,6 +132,7 @@ impl RunView {
             exit_code: run.exit_code,
             signal: run.signal,
             log: run.log.display().to_string(),
+            hook_error: run.hook_error.clone(),
         }
     }
 
@@ -294,6 +299,7 @@ pub(crate) fn build(inputs: Inputs<'_>) -> Report {
         generated_at: inputs.generated_at.clone(),
         run_in_progress: inputs.run_pid.is_some(),
         run_pid: inputs.run_pid,
+        state_bytes: Layout::new(&inputs.config.dir.path).bytes_used(),
         jobs,
     }
 }
@@ -317,7 +323,15 @@ impl Standing {
     }
 }
 
-fn standing(entry: &Planned, run: Option<&RunRecord>, job: &str, retries: u32) -> Standing {
+/// `rerun`: `flow rerun` asked for the item, so a target it has is the
+/// previous one, kept.
+fn standing(
+    entry: &Planned,
+    run: Option<&RunRecord>,
+    job: &str,
+    retries: u32,
+    rerun: bool,
+) -> Standing {
     match &entry.decision {
         Decision::UpToDate => {
             Standing::new(Status::Success, "up_to_date", "target is up to date".into())
@@ -333,13 +347,34 @@ fn standing(entry: &Planned, run: Option<&RunRecord>, job: &str, retries: u32) -
                 failure(run)
             ),
         ),
+        Decision::Run {
+            reason: Reason::Rerun,
+            attempt,
+        } if run.is_some_and(|run| {
+            run.outcome.counts_as_attempt() && run.outcome != Outcome::Success
+        }) =>
+        {
+            Standing::new(
+                Status::Error,
+                "retry",
+                format!(
+                    "a rerun {}; the previous target is kept; attempt {attempt} of {retries} on the next run",
+                    failure(run)
+                ),
+            )
+        }
         Decision::GaveUp { attempts } => Standing::new(
             Status::Error,
             "gave_up",
             format!(
-                "{}; gave up after {attempts} attempts: fix it, then `flow retry {job} {}`",
+                "{}; gave up after {attempts} attempts: fix it, then `flow retry {job} {}`{}",
                 failure(run),
-                entry.item.id
+                entry.item.id,
+                if rerun {
+                    "; the previous target is kept"
+                } else {
+                    ""
+                }
             ),
         ),
         Decision::Run { reason, .. } => Standing::new(
@@ -378,11 +413,20 @@ fn item_report(inputs: &Inputs<'_>, job: &str, entry: &Planned, retries: u32) ->
     let run = record.and_then(|record| inputs.runs.get(&record.last_run));
     let running =
         record.is_some_and(|record| record.outcome == Outcome::Running) && inputs.run_pid.is_some();
-    let standing = if running {
+    let mut standing = if running {
         Standing::new(Status::Running, "running", "a run is in progress".into())
     } else {
-        standing(entry, run, job, retries)
+        standing(
+            entry,
+            run,
+            job,
+            retries,
+            record.is_some_and(|record| record.rerun),
+        )
     };
+    if let Some(why) = run.and_then(|run| run.hook_error.as_ref()) {
+        standing.detail.push_str(&format!("; {why}"));
+    }
     let log_tail = if standing.status == Status::Error {
         run.and_then(|run| inputs.tails.get(&run.id))
             .cloned()
@@ -451,7 +495,11 @@ pub(crate) fn render_text(report: &Report) -> String {
     let progress = report.run_pid.map_or_else(String::new, |pid| {
         format!(" (a run is in progress, pid {pid})")
     });
-    let mut out = format!("flow {}{progress}\n{table}\n", report.flow);
+    let mut out = format!(
+        "flow {}{progress}\n{table}\nstate: {} in .flow/\n",
+        report.flow,
+        human_bytes(report.state_bytes)
+    );
     for job in &report.jobs {
         for item in job
             .items
@@ -479,6 +527,23 @@ pub(crate) fn render_text(report: &Report) -> String {
         }
     }
     out
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "bytes";
+    for next in UNITS {
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+        unit = next;
+    }
+    format!("{value:.1} {unit}")
 }
 
 /// `flow status --json`: the same model, pretty-printed.

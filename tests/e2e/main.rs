@@ -7,6 +7,7 @@ mod docker;
 mod graph;
 mod init;
 mod logs;
+mod operations;
 mod plan;
 mod retry;
 mod run;

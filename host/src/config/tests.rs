@@ -85,7 +85,7 @@ error: unknown key `colour` at the top level
   |
 2 | colour: red
   | ^^^^^^
-hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel` and `jobs`
+hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel`, `keep`, `on_error`, `on_success` and `jobs`
 
 error: jobs form a cycle through their folders: `a` -> `b` -> `a`
  --> flow.yaml:6:13
@@ -199,4 +199,46 @@ fn jobs_link_through_patterns_as_deep_as_each_other_with_nested_roots() {
         .map(|job| (job.name.as_str(), job.stage))
         .collect();
     assert_eq!(stages, [("clean", 0), ("load", 1), ("side", 0)]);
+}
+
+#[test]
+fn a_hook_must_be_a_list_of_words_naming_an_executable() {
+    let text = "on_error: notify everyone
+jobs:
+  - name: a
+    run: sh
+    source: in
+    target: out
+    on_success: [\"no-such-hook\", \"--loud\"]
+";
+    let rendered = errors(text);
+    assert!(
+        rendered.contains("error: `on_error` must be a list of words\n --> flow.yaml:1:11"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("error: job `a`: `on_success`: executable `no-such-hook` not found"),
+        "{rendered}"
+    );
+    let config = parse(
+        "on_error: [sh, -c, \"exit 0\"]
+keep: 0
+jobs:
+  - { name: a, run: sh, source: in, target: out }
+  - { name: b, run: sh, source: out, target: done, on_error: [true] }
+",
+    )
+    .expect("valid");
+    let top = config.jobs[0]
+        .hooks
+        .on_error
+        .as_ref()
+        .expect("the top level's");
+    assert_eq!(top.args, ["-c", "exit 0"]);
+    let own = config.jobs[1].hooks.on_error.as_ref().expect("its own");
+    assert!(
+        own.program.ends_with("true"),
+        "a job's own replaces the top level's"
+    );
+    assert_eq!(config.keep, None, "keep: 0 keeps everything");
 }

@@ -79,6 +79,7 @@ fn record(setup: &Setup, fingerprint: &str, outcome: Outcome, attempts: u32) -> 
             target: "out/a.csv".into(),
             produced,
             rearmed: false,
+            rerun: false,
         },
     )]))
 }
@@ -136,6 +137,27 @@ fn failures_retry_until_the_attempts_are_used_then_rearm() {
     assert_eq!(setup.plan(&known, now)[0].2, run(1, Reason::Rearmed));
 }
 
+#[test]
+fn a_rerun_runs_an_up_to_date_item_until_it_succeeds_or_uses_its_attempts() {
+    let setup = setup(ONE);
+    let meta = setup.write("in/a.csv");
+    let now = meta.mtime_ns + 10 * SEC;
+    let fingerprint = setup.fingerprint_of(&Known::default(), now);
+    setup.write("out/a.csv");
+    let mut known = record(&setup, &fingerprint, Outcome::Success, 0);
+    let mut marked = known.record("j", "a.csv").cloned().expect("recorded");
+    marked.rerun = true;
+    known.update(marked.clone());
+    assert_eq!(setup.plan(&known, now)[0].2, run(1, Reason::Rerun));
+    marked.outcome = Outcome::Failed;
+    marked.attempts = 2;
+    known.update(marked);
+    assert_eq!(
+        setup.plan(&known, now)[0].2,
+        Decision::GaveUp { attempts: 2 }
+    );
+}
+
 const CHAIN: &str = "settle: 2s
 jobs:
   - name: merge
@@ -191,6 +213,7 @@ fn a_fresh_output_of_the_host_needs_no_settling_but_a_foreign_one_does() {
         target: "mid/X_A.csv".into(),
         produced: Some((mid.size, mid.mtime_ns)),
         rearmed: false,
+        rerun: false,
     };
     let known = Known::new(HashMap::from([(("first".into(), "X_A.csv".into()), ours)]));
     let decided = setup.plan(&known, right.mtime_ns + 3 * SEC);

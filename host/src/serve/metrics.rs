@@ -74,6 +74,13 @@ pub(crate) fn render(report: &Report, history: &History) -> String {
         "flow_run_in_progress {}",
         u8::from(report.run_in_progress)
     );
+    header(
+        &mut out,
+        "flow_state_bytes",
+        "gauge",
+        "Bytes used by the flow's .flow/ folder: state database and run logs.",
+    );
+    let _ = writeln!(out, "flow_state_bytes {}", report.state_bytes);
     out
 }
 
@@ -146,6 +153,7 @@ mod tests {
             generated_at: "t".into(),
             run_in_progress: false,
             run_pid: None,
+            state_bytes: 4096,
             jobs: vec![JobReport {
                 name: "zscore".into(),
                 counts: Counts {
@@ -175,6 +183,7 @@ mod tests {
             "flow_run_duration_seconds_sum{job=\"zscore\"} 4.25",
             "flow_last_success_timestamp_seconds{job=\"zscore\"} 1795320760.5",
             "flow_run_in_progress 0",
+            "flow_state_bytes 4096",
         ] {
             assert!(text.lines().any(|got| got == line), "{line}\n{text}");
         }
