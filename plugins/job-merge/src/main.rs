@@ -1,5 +1,6 @@
 //! `job-merge`: left join of two tables on a key.
 
+mod blocks;
 mod cell;
 mod fill;
 mod layout;

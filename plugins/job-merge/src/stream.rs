@@ -19,6 +19,7 @@ use std::path::Path;
 use table_io::append::{AppendOutcome, Records};
 use table_io::{Format, Input, Output, Repeated, Result, TableError};
 
+use crate::blocks::{self, Ended};
 use crate::cell::{ColumnType, FieldBuffer, Formatter, RawField, Value};
 use crate::fill::Fill;
 use crate::layout::Layout;
@@ -215,7 +216,7 @@ fn stream_left(
     let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
     let mut records = Records::open(path)?;
     records.next_record().map_err(read_error)?;
-    let mut joiner = Joiner::new(schema, layout, index);
+    let write_error = |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
     // A record the fast path cannot read must leave no output behind, which
     // only an error out of `write_with` does; the flag turns it back.
     let mut applicable = true;
@@ -223,24 +224,24 @@ fn stream_left(
         let file = File::create(staging)
             .map_err(|cause| TableError::io("cannot write", staging, &cause))?;
         let mut out = BufWriter::with_capacity(BLOCK, file);
-        let write_error =
-            |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
         out.write_all(&layout.header).map_err(write_error)?;
-        let mut buffer = FieldBuffer::default();
-        while let Some((record, _)) = records.next_record().map_err(read_error)? {
-            let mut fields = buffer.take();
-            if !plain_record(record.bytes(), schema.names.len(), &mut fields)
-                || !joiner.row(&fields)
-            {
+        let ended = blocks::run(
+            &mut records,
+            || (Joiner::new(schema, layout, index), FieldBuffer::default()),
+            |(joiner, buffer), block| joiner.block(buffer, block),
+            |lines: Vec<u8>| out.write_all(&lines).map_err(write_error),
+            read_error,
+        );
+        match ended {
+            Ended::Done => out.flush().map_err(write_error),
+            Ended::Failed(error) => Err(error),
+            Ended::Refused => {
                 applicable = false;
-                return Err(TableError::invalid_data(
+                Err(TableError::invalid_data(
                     "a record is not one the fast path reads",
-                ));
+                ))
             }
-            out.write_all(&joiner.line).map_err(write_error)?;
-            buffer.put_back(fields);
         }
-        out.flush().map_err(write_error)
     });
     match written {
         Ok(()) => Ok(AppendOutcome::Written),
@@ -274,6 +275,24 @@ impl<'a> Joiner<'a> {
             next_row: 0,
             line: Vec::new(),
         }
+    }
+
+    /// The output lines of a block of left records (see `blocks`), or
+    /// `None` when a record is not one the fast path reads.
+    fn block(&mut self, buffer: &mut FieldBuffer, block: &[u8]) -> Option<Vec<u8>> {
+        let mut records = Records::new(block);
+        let mut out = Vec::with_capacity(block.len() + block.len() / 4);
+        while let Some((record, _)) = records.next_record().ok()? {
+            let mut fields = buffer.take();
+            if !plain_record(record.bytes(), self.schema.names.len(), &mut fields)
+                || !self.row(&fields)
+            {
+                return None;
+            }
+            out.extend_from_slice(&self.line);
+            buffer.put_back(fields);
+        }
+        Some(out)
     }
 
     /// Writes the output line of `fields` into `self.line`; `false` when a
