@@ -15,7 +15,7 @@ mod subscriptions;
 
 use std::collections::HashSet;
 use std::path::{Component, Path};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
 use notify::event::{AccessKind, AccessMode};
@@ -90,19 +90,7 @@ pub(crate) fn watch(
     tracing::info!(flow = %dir.shown.display(), interval = %humantime::format_duration(options.interval), events = options.events, "watching");
     // the loop keeps `sender`, so the channel never disconnects
     let (sender, receiver) = mpsc::channel();
-    let signals = sender.clone();
-    shutdown.on_signal(move || {
-        let _ = signals.send(Wake::Signal);
-    });
-    let events = sender.clone();
-    let subscriptions = options
-        .events
-        .then(|| {
-            Subscriptions::new(move |event| {
-                let _ = events.send(Wake::Event(event));
-            })
-        })
-        .flatten();
+    let subscriptions = subscribe(options, shutdown, &sender);
     let mut watch = Watch {
         dir,
         config,
@@ -131,6 +119,25 @@ pub(crate) fn watch(
             watch.wait(&receiver);
         }
     }
+}
+
+/// Feeds `sender` from the signal thread and, with events on, from notify.
+fn subscribe(
+    options: Options,
+    shutdown: &Shutdown,
+    sender: &Sender<Wake>,
+) -> Option<Subscriptions> {
+    let signals = sender.clone();
+    shutdown.on_signal(move || {
+        let _ = signals.send(Wake::Signal);
+    });
+    if !options.events {
+        return None;
+    }
+    let events = sender.clone();
+    Subscriptions::new(move |event| {
+        let _ = events.send(Wake::Event(event));
+    })
 }
 
 impl Watch<'_> {

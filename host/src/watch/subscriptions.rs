@@ -115,6 +115,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn subscribes_to_the_folders_the_patterns_reach_and_no_hidden_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path();
+        for folder in ["landing/2026/11/30/23", "landing/2026/.part/01", "other/x"] {
+            std::fs::create_dir_all(base.join(folder)).expect("mkdir");
+        }
+        let yaml = "jobs:
+  - name: load
+    run: true
+    source: landing/{yyyy}/{mm}/{dd}/{HH}/{name}.csv
+    inputs:
+      right: side/{name}.csv
+    target: out/{yyyy}-{mm}-{dd}-{HH}-{name}.csv
+";
+        let config = crate::config::parse_text(base, yaml).expect("valid config");
+        let wanted: Vec<String> = wanted(&config)
+            .iter()
+            .filter_map(|path| Some(path.strip_prefix(base).ok()?.display().to_string()))
+            .collect();
+        assert_eq!(
+            wanted,
+            [
+                "",
+                "landing",
+                "landing/2026",
+                "landing/2026/11",
+                "landing/2026/11/30",
+                "landing/2026/11/30/23",
+            ],
+            "`side` is missing: the flow folder stands in for it"
+        );
+    }
+
+    #[test]
     fn a_missing_folder_is_watched_through_its_nearest_parent() {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = dir.path();
