@@ -83,53 +83,129 @@ fn key<'a>(
 }
 
 /// The right table's index, or `None` when a record is not one the fast
-/// path reads; a repeated key is the polars path's error.
+/// path reads; a repeated key is the polars path's error. Records are read
+/// and written on the worker threads, stored in file order.
 fn load_right(
     request: &Request<'_>,
     schema: &CsvSchema,
     layout: &Layout,
 ) -> Result<Option<RightIndex>> {
     let path = request.right;
-    let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
+    let read_error =
+        |cause: std::io::Error| Stop::Read(TableError::io("cannot read", path, &cause));
     let size = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
     let rows = usize::try_from(size).unwrap_or(0) / schema.bytes_per_record + 1;
     let mut index = RightIndex::with_capacity(rows, schema.bytes_per_record);
     let mut records = Records::open(path)?;
-    records.next_record().map_err(read_error)?;
-    let (mut buffer, mut formatter, mut key_text) = (
-        FieldBuffer::default(),
-        Formatter::default(),
-        Formatter::default(),
-    );
-    let (mut rest, mut missing_keys, mut repeated) = (Vec::new(), 0, HashSet::new());
-    while let Some((record, _)) = records.next_record().map_err(read_error)? {
-        let mut fields = buffer.take();
-        if !plain_record(record.bytes(), schema.names.len(), &mut fields)
-            || !right_text(&fields, schema, layout, &mut formatter, &mut rest)
-        {
-            return Ok(None);
-        }
-        let Some(key) = key(fields[layout.right_key], layout.key_type, &mut key_text) else {
-            return Ok(None);
-        };
-        match key.map(|key| (index.insert(&key, &rest), key)) {
-            // Two missing keys: whether the join's check counts them is
-            // polars' to say.
-            None if missing_keys > 0 => return Ok(None),
-            None => missing_keys += 1,
-            Some((None, _)) => return Ok(None),
-            Some((Some(Inserted::New), _)) => {}
-            Some((Some(Inserted::Repeated), key)) => {
-                repeated.insert(key.into_owned());
+    if let Err(Stop::Read(error)) = records.next_record().map_err(read_error) {
+        return Err(error);
+    }
+    let (mut missing_keys, mut repeated) = (0, HashSet::new());
+    let ended = blocks::run(
+        &mut records,
+        || {
+            (
+                Formatter::default(),
+                Formatter::default(),
+                FieldBuffer::default(),
+            )
+        },
+        |state, block| right_block(state, block, schema, layout),
+        |block: RightBlock| {
+            for (key, rest) in block.rows() {
+                match key.map(|key| (index.insert(key, rest), key)) {
+                    // Two missing keys: whether the join's check counts
+                    // them is polars' to say.
+                    None if missing_keys > 0 => return Err(Stop::NotApplicable),
+                    None => missing_keys += 1,
+                    Some((None, _)) => return Err(Stop::NotApplicable),
+                    Some((Some(Inserted::New), _)) => {}
+                    Some((Some(Inserted::Repeated), key)) => {
+                        repeated.insert(key.to_vec());
+                    }
+                }
             }
-        }
-        buffer.put_back(fields);
+            Ok(())
+        },
+        read_error,
+    );
+    match ended {
+        Ended::Done => {}
+        Ended::Refused | Ended::Failed(Stop::NotApplicable) => return Ok(None),
+        Ended::Failed(Stop::Read(error)) => return Err(error),
     }
     if repeated.is_empty() {
         return Ok(Some(index));
     }
     let first = first_repeated(path, schema, layout, &repeated)?;
     Err(repeated_key_error(path, request.on, &first))
+}
+
+/// Why storing the right table's rows stopped.
+enum Stop {
+    Read(TableError),
+    NotApplicable,
+}
+
+/// The keys and right-hand bytes of a block of right records.
+#[derive(Default)]
+struct RightBlock {
+    bytes: Vec<u8>,
+    /// Per row: its key's length (`u32::MAX`: missing) and its bytes' end.
+    rows: Vec<(u32, u32)>,
+}
+
+impl RightBlock {
+    /// Each row's key (`None` when missing) and right-hand bytes.
+    fn rows(&self) -> impl Iterator<Item = (Option<&[u8]>, &[u8])> {
+        let mut start = 0;
+        self.rows.iter().map(move |&(key_len, end)| {
+            let row = &self.bytes[start..end as usize];
+            start = end as usize;
+            match key_len {
+                u32::MAX => (None, row),
+                key_len => {
+                    let (key, rest) = row.split_at(key_len as usize);
+                    (Some(key), rest)
+                }
+            }
+        })
+    }
+}
+
+/// A block of right records read and written (see `blocks`), or `None`
+/// when a record is not one the fast path reads.
+fn right_block(
+    (formatter, key_text, buffer): &mut (Formatter, Formatter, FieldBuffer),
+    block: &[u8],
+    schema: &CsvSchema,
+    layout: &Layout,
+) -> Option<RightBlock> {
+    let mut out = RightBlock::default();
+    let mut rest = Vec::new();
+    let mut records = Records::new(block);
+    while let Some((record, _)) = records.next_record().ok()? {
+        let mut fields = buffer.take();
+        if !plain_record(record.bytes(), schema.names.len(), &mut fields)
+            || !right_text(&fields, schema, layout, formatter, &mut rest)
+        {
+            return None;
+        }
+        let key_len = match key(fields[layout.right_key], layout.key_type, key_text)? {
+            Some(key) => {
+                out.bytes.extend_from_slice(&key);
+                u32::try_from(key.len())
+                    .ok()
+                    .filter(|&len| len != u32::MAX)?
+            }
+            None => u32::MAX,
+        };
+        out.bytes.extend_from_slice(&rest);
+        out.rows
+            .push((key_len, u32::try_from(out.bytes.len()).ok()?));
+        buffer.put_back(fields);
+    }
+    Some(out)
 }
 
 /// The bytes a right record adds to an output row: the earlier-of column's
