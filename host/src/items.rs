@@ -61,7 +61,7 @@ fn items_named(records: &[(String, String)], word: &str) -> Vec<String> {
 fn job_items(state: &State, job: &str) -> Result<Vec<(String, String)>, Error> {
     let mut items: Vec<(String, String)> = state
         .items()?
-        .into_values()
+        .into_iter()
         .filter(|record| record.job == job)
         .map(|record| (record.item, record.target))
         .collect();

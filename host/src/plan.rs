@@ -6,7 +6,7 @@
 //! Pure but for the [`Scan`] it reads the folders through; it never runs
 //! anything and never writes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::config::{Config, Job};
@@ -87,28 +87,28 @@ pub(crate) struct Planned {
 /// The recorded state a plan is made against.
 #[derive(Debug, Default)]
 pub(crate) struct Known {
-    records: HashMap<(String, String), ItemRecord>,
+    /// By job, then item: looked up by `&str`, with no key to build.
+    records: HashMap<String, HashMap<String, ItemRecord>>,
     /// Targets this host promoted, by path: settled by construction, since
     /// they appeared whole by rename.
     produced: HashMap<String, FileMeta>,
 }
 
 impl Known {
-    pub(crate) fn new(records: HashMap<(String, String), ItemRecord>) -> Self {
-        let produced = records
-            .values()
-            .filter_map(|record| Some((record.target.clone(), produced_meta(record)?)))
-            .collect();
-        Self { records, produced }
+    pub(crate) fn new(records: Vec<ItemRecord>) -> Self {
+        let mut known = Self::default();
+        for record in records {
+            known.update(record);
+        }
+        known
     }
 
     pub(crate) fn record(&self, job: &str, item: &str) -> Option<&ItemRecord> {
-        // the key is built per lookup; a plan makes one per item
-        self.records.get(&(job.to_owned(), item.to_owned()))
+        self.records.get(job)?.get(item)
     }
 
     pub(crate) fn records(&self) -> impl Iterator<Item = &ItemRecord> {
-        self.records.values()
+        self.records.values().flat_map(HashMap::values)
     }
 
     /// Takes in what a run just recorded.
@@ -116,8 +116,13 @@ impl Known {
         if let Some(meta) = produced_meta(&record) {
             self.produced.insert(record.target.clone(), meta);
         }
-        self.records
-            .insert((record.job.clone(), record.item.clone()), record);
+        // one map per job: its name is copied once, not once per item
+        if !self.records.contains_key(&record.job) {
+            self.records.insert(record.job.clone(), HashMap::new());
+        }
+        if let Some(job) = self.records.get_mut(&record.job) {
+            job.insert(record.item.clone(), record);
+        }
     }
 }
 
@@ -148,6 +153,7 @@ pub(crate) fn plan(
     skip: &HashSet<(usize, String)>,
 ) -> Plan {
     let mut plan = Plan::default();
+    scan.prefetch(&roots(config));
     for (index, job) in config.jobs.iter().enumerate() {
         for item in bind(index, job, scan, &plan.pending) {
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
@@ -164,22 +170,47 @@ pub(crate) fn plan(
     plan
 }
 
+/// The root folder of every pattern of the flow, each once: what every plan
+/// lists first.
+pub(crate) fn roots(config: &Config) -> Vec<String> {
+    let mut roots: Vec<String> = Vec::new();
+    for job in &config.jobs {
+        let patterns = std::iter::once(&job.source)
+            .chain(job.inputs.iter().map(|(_, pattern)| pattern))
+            .chain(std::iter::once(&job.target));
+        for pattern in patterns {
+            if !roots.contains(&pattern.root) {
+                roots.push(pattern.root.clone());
+            }
+        }
+    }
+    roots
+}
+
 /// The items of `job`: every source file present, and every target an
 /// upstream job writes in this pass that the source pattern matches.
 fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item> {
-    let mut bound: BTreeMap<String, Bindings> = BTreeMap::new();
-    for found in scan.sources(&job.source) {
-        if let Some(id) = job.source.below_root(&found.path) {
-            bound.insert(id.to_owned(), found.bindings);
-        }
-    }
+    let mut bound: Vec<(String, Bindings)> = scan
+        .sources(&job.source)
+        .into_iter()
+        .filter_map(|found| {
+            Some((
+                job.source.below_root(&found.path)?.to_owned(),
+                found.bindings,
+            ))
+        })
+        .collect();
     for path in pending.keys() {
         if let (Some(bindings), Some(id)) =
             (job.source.match_path(path), job.source.below_root(path))
         {
-            bound.entry(id.to_owned()).or_insert(bindings);
+            bound.push((id.to_owned(), bindings));
         }
     }
+    // a file present and a target about to be written can be the same item:
+    // the stable sort keeps the file's binding first
+    bound.sort_by(|a, b| a.0.cmp(&b.0));
+    bound.dedup_by(|later, first| later.0 == first.0);
     bound
         .into_iter()
         .filter_map(|(id, bindings)| {

@@ -67,8 +67,22 @@ pub(crate) fn run_pass(
     };
     let state = State::open(&layout)?;
     recover(config, &layout, &state)?;
+    // the folders are listed (mostly time in the kernel) while the state is read
+    let (records, scan) = std::thread::scope(|scope| {
+        let listing = scope.spawn(|| {
+            let mut scan = Scan::new(&config.dir.path);
+            scan.prefetch(&plan::roots(config));
+            scan
+        });
+        let records = state.items();
+        let scan = listing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (records, scan)
+    });
+    let mut first_scan = Some(scan);
     let mut pass = Pass {
-        known: Known::new(state.items()?),
+        known: Known::new(records?),
         config,
         layout,
         state,
@@ -82,7 +96,9 @@ pub(crate) fn run_pass(
     // next round sees what landed meanwhile. Each item runs once a pass, so
     // the rounds end.
     while shutdown.count() == 0 {
-        let mut scan = Scan::new(&config.dir.path);
+        let mut scan = first_scan
+            .take()
+            .unwrap_or_else(|| Scan::new(&config.dir.path));
         let plan = plan::plan(config, &mut scan, &pass.known, now_ns(), &pass.ran);
         tracing::debug!(
             folders = scan.folders_listed(),
@@ -167,7 +183,9 @@ impl Board {
             running: vec![0; config.jobs.len()],
         };
         for (index, planned) in plan.items.into_iter().enumerate() {
-            if !ran.contains(&(planned.item.job, planned.item.id.clone())) {
+            let ran_already =
+                !ran.is_empty() && ran.contains(&(planned.item.job, planned.item.id.clone()));
+            if !ran_already {
                 match &planned.decision {
                     Decision::Run { .. } => {
                         board.ready.insert(priority(config, index, &planned));

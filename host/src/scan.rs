@@ -76,10 +76,51 @@ impl Scan {
     }
 
     fn listing(&mut self, folder: &str) -> &Listing {
+        // looked up by `&str` first: most lookups find a folder listed already
+        if !self.listings.contains_key(folder) {
+            let listing = list(&self.base, folder);
+            self.listings.insert(folder.to_owned(), listing);
+        }
+        &self.listings[folder]
+    }
+
+    /// Lists those of `folders` not listed yet, up to one thread per CPU at
+    /// once: a listing is mostly one stat per file, time in the kernel that
+    /// folders on different CPUs share.
+    pub(crate) fn prefetch(&mut self, folders: &[String]) {
+        let todo: Vec<&String> = folders
+            .iter()
+            .filter(|folder| !self.listings.contains_key(folder.as_str()))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(todo.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let base = &self.base;
-        self.listings
-            .entry(folder.to_owned())
-            .or_insert_with(|| list(base, folder))
+        let listed: Vec<(String, Listing)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        while let Some(folder) =
+                            todo.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
+                            done.push(((*folder).clone(), list(base, folder)));
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| {
+                    worker
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        self.listings.extend(listed);
     }
 
     /// Size and mtime of the file at `path`, from its folder's listing.
@@ -88,7 +129,7 @@ impl Scan {
         self.listing(folder).files.get(name).copied()
     }
 
-    /// Every file `pattern` binds, in path order: only the folders its
+    /// Every file `pattern` binds, in name order within each folder: only the folders its
     /// segments can reach are listed, and a literal segment costs no listing
     /// of the folder above it.
     pub(crate) fn sources(&mut self, pattern: &Pattern) -> Vec<Found> {
@@ -124,7 +165,6 @@ impl Scan {
             }
             branches = next;
         }
-        found.sort_by(|a, b| a.path.cmp(&b.path));
         found
     }
 

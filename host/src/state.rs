@@ -340,15 +340,14 @@ impl State {
             .map_err(|source| self.error(source))
     }
 
-    /// Every item, keyed by job and item.
-    pub(crate) fn items(&self) -> Result<HashMap<(String, String), ItemRecord>, Error> {
-        let result = (|| -> rusqlite::Result<HashMap<(String, String), ItemRecord>> {
+    /// Every item.
+    pub(crate) fn items(&self) -> Result<Vec<ItemRecord>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<ItemRecord>> {
             let mut statement = self
                 .conn
                 .prepare(&format!("SELECT {ITEM_COLUMNS} FROM items"))?;
             let rows = statement.query_map([], item_record)?;
-            rows.map(|row| row.map(|record| ((record.job.clone(), record.item.clone()), record)))
-                .collect()
+            rows.collect()
         })();
         result.map_err(|source| self.error(source))
     }

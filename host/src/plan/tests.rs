@@ -67,21 +67,18 @@ fn record(setup: &Setup, fingerprint: &str, outcome: Outcome, attempts: u32) -> 
         .then(|| FileMeta::of(&setup.path().join("out/a.csv")))
         .flatten()
         .map(|meta| (meta.size, meta.mtime_ns));
-    Known::new(HashMap::from([(
-        ("j".to_owned(), "a.csv".to_owned()),
-        ItemRecord {
-            job: "j".into(),
-            item: "a.csv".into(),
-            outcome,
-            attempts,
-            inputs: fingerprint.into(),
-            last_run: 1,
-            target: "out/a.csv".into(),
-            produced,
-            rearmed: false,
-            rerun: false,
-        },
-    )]))
+    Known::new(vec![ItemRecord {
+        job: "j".into(),
+        item: "a.csv".into(),
+        outcome,
+        attempts,
+        inputs: fingerprint.into(),
+        last_run: 1,
+        target: "out/a.csv".into(),
+        produced,
+        rearmed: false,
+        rerun: false,
+    }])
 }
 
 fn run(attempt: u32, reason: Reason) -> Decision {
@@ -215,7 +212,7 @@ fn a_fresh_output_of_the_host_needs_no_settling_but_a_foreign_one_does() {
         rearmed: false,
         rerun: false,
     };
-    let known = Known::new(HashMap::from([(("first".into(), "X_A.csv".into()), ours)]));
+    let known = Known::new(vec![ours]);
     let decided = setup.plan(&known, right.mtime_ns + 3 * SEC);
     assert_eq!(decided[1].2, run(1, Reason::New));
 }
