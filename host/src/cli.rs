@@ -279,15 +279,7 @@ fn report_pass(config: &Config, summary: &Summary, shutdown: &Shutdown) -> i32 {
         );
         return exit::SUCCESS;
     }
-    // a crontab mails whatever a job prints: a pass with nothing to do is silent
-    if summary.succeeded + summary.failed + summary.interrupted > 0 {
-        tracing::info!(
-            succeeded = summary.succeeded,
-            failed = summary.failed,
-            interrupted = summary.interrupted,
-            "pass done"
-        );
-    }
+    summary.log();
     if summary.gave_up > 0 {
         tracing::debug!(
             items = summary.gave_up,

@@ -41,6 +41,21 @@ pub(crate) struct Summary {
     pub(crate) gave_up: usize,
 }
 
+impl Summary {
+    /// One line for a pass that ran something; a pass with nothing to do is
+    /// silent, since a crontab mails whatever a job prints.
+    pub(crate) fn log(&self) {
+        if self.succeeded + self.failed + self.interrupted > 0 {
+            tracing::info!(
+                succeeded = self.succeeded,
+                failed = self.failed,
+                interrupted = self.interrupted,
+                "pass done"
+            );
+        }
+    }
+}
+
 pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -26,7 +26,7 @@ use crate::error::{Error, exit};
 use crate::exec::Executor;
 use crate::layout::Layout;
 use crate::plan::{self, Decision, Known};
-use crate::run::{Summary, run_pass};
+use crate::run::run_pass;
 use crate::scan::{Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
 use crate::state::State;
@@ -186,7 +186,7 @@ impl Watch<'_> {
             tracing::info!("another run holds the lock; trying again shortly");
             self.retry_at = Some(Instant::now() + LOCK_RETRY);
         }
-        log_pass(&summary);
+        summary.log();
         if let Err(error) = self.note_settling() {
             tracing::warn!(
                 "{}flow: cannot tell which files settle next",
@@ -345,17 +345,6 @@ fn read_config_text(dir: &FlowDir) -> Option<String> {
 }
 
 /// A pass with nothing to do is silent, as in `flow run`.
-fn log_pass(summary: &Summary) {
-    if summary.succeeded + summary.failed + summary.interrupted > 0 {
-        tracing::info!(
-            succeeded = summary.succeeded,
-            failed = summary.failed,
-            interrupted = summary.interrupted,
-            "pass done"
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
