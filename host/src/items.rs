@@ -76,26 +76,31 @@ pub(crate) struct Rearmed {
     pub(crate) items: Vec<String>,
 }
 
+/// The item ids `words` name among the recorded items of `job`; `None`
+/// (every item) when there is no word.
+fn selected(state: &State, job: &str, words: &[String]) -> Result<Option<Vec<String>>, Error> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let known = job_items(state, job)?;
+    let mut ids = Vec::new();
+    for word in words {
+        let found = items_named(&known, word);
+        if found.is_empty() {
+            return Err(unknown_item(job, word, &known));
+        }
+        ids.extend(found);
+    }
+    Ok(Some(ids))
+}
+
 pub(crate) fn retry(config: &Config, words: &[String]) -> Result<Rearmed, Error> {
     let Some((job, wanted)) = words.split_first() else {
         return Err(usage("`flow retry` needs a job name"));
     };
     let job = job_named(config, job)?;
     let state = State::open(&Layout::new(&config.dir.path))?;
-    let selected = if wanted.is_empty() {
-        None
-    } else {
-        let known = job_items(&state, &job.name)?;
-        let mut ids = Vec::new();
-        for word in wanted {
-            let found = items_named(&known, word);
-            if found.is_empty() {
-                return Err(unknown_item(&job.name, word, &known));
-            }
-            ids.extend(found);
-        }
-        Some(ids)
-    };
+    let selected = selected(&state, &job.name, wanted)?;
     let items = state.retry(&job.name, selected.as_deref())?;
     Ok(Rearmed {
         job: job.name.clone(),
@@ -133,20 +138,7 @@ pub(crate) fn rerun(config: &Config, words: &[String], all: bool) -> Result<Mark
             ),
         });
     }
-    let selected = if wanted.is_empty() {
-        None
-    } else {
-        let known = job_items(&state, &job.name)?;
-        let mut ids = Vec::new();
-        for word in wanted {
-            let found = items_named(&known, word);
-            if found.is_empty() {
-                return Err(unknown_item(&job.name, word, &known));
-            }
-            ids.extend(found);
-        }
-        Some(ids)
-    };
+    let selected = selected(&state, &job.name, wanted)?;
     Ok(vec![(
         job.name.clone(),
         state.rerun(&job.name, selected.as_deref())?,

@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use flow_tests::{Flow, finish, wait_for};
 
+use crate::THREE_STAGES;
+
 const PARTITIONED: &str = "settle: 0s
 jobs:
   - name: load
@@ -89,23 +91,6 @@ fn a_partitioned_tree_is_carried_through_two_stages_into_another_shape() {
     assert_eq!(item["target"], "loaded/day=2026-12-01/part-0001-00.txt");
 }
 
-const THREE_STAGES: &str = "settle: 0s
-parallel: 2
-jobs:
-  - name: s1
-    run: ./jobs/copy.sh
-    source: in
-    target: s1
-  - name: s2
-    run: ./jobs/copy.sh
-    source: s1
-    target: s2
-  - name: s3
-    run: ./jobs/copy.sh
-    source: s2
-    target: s3
-";
-
 /// The first stage of `slow.txt` waits until the test creates `release`.
 const HOLD_SLOW: &str = r#"if [ "$FLOW_JOB $FLOW_ITEM" = "s1 slow.txt" ]; then
   while [ ! -e "$FLOW_DIR/release" ]; do sleep 0.05; done
@@ -114,7 +99,7 @@ fi"#;
 #[test]
 fn a_slow_item_holds_back_no_other_files_later_stages() {
     let mut flow = Flow::new()
-        .yaml(THREE_STAGES)
+        .yaml(&format!("parallel: 2\n{THREE_STAGES}"))
         .job("jobs/copy.sh", HOLD_SLOW)
         .file("in/slow.txt", "slow\n");
     // the oldest input: among ready items of one stage it starts first

@@ -38,6 +38,23 @@ jobs:
     target: zscored/{name}_A.{ext}
 ";
 
+/// Three stages of the copying fake job: `in` -> `s1` -> `s2` -> `s3`.
+pub const THREE_STAGES: &str = "settle: 0s
+jobs:
+  - name: s1
+    run: ./jobs/copy.sh
+    source: in
+    target: s1
+  - name: s2
+    run: ./jobs/copy.sh
+    source: s1
+    target: s2
+  - name: s3
+    run: ./jobs/copy.sh
+    source: s2
+    target: s3
+";
+
 /// A chain flow with one pair of inputs, `X_A.txt` and `X_B.txt`.
 pub fn chain() -> Flow {
     Flow::new()

@@ -9,21 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use flow_tests::Flow;
 
-const THREE_STAGES: &str = "settle: 0s
-jobs:
-  - name: s1
-    run: ./jobs/copy.sh
-    source: in
-    target: s1
-  - name: s2
-    run: ./jobs/copy.sh
-    source: s1
-    target: s2
-  - name: s3
-    run: ./jobs/copy.sh
-    source: s2
-    target: s3
-";
+use crate::THREE_STAGES;
 
 /// The first stage fails while `$FLOW_DIR/fail` exists.
 const FAIL_S1: &str =
