@@ -285,22 +285,7 @@ impl Checker<'_> {
         let settle = self.duration(raw.settle.as_ref(), "settle", None, DEFAULT_SETTLE);
         let timeout = self.duration(raw.timeout.as_ref(), "timeout", None, DEFAULT_TIMEOUT);
         let grace = self.duration(raw.grace.as_ref(), "grace", None, DEFAULT_GRACE);
-        let retries = raw.retries.unwrap_or(DEFAULT_RETRIES);
-        if retries == 0 {
-            let span = self.locate.top_value("retries");
-            self.push(Diagnostic::new("`retries` must be at least 1", span).hint(
-                "`retries` counts attempts, the first included: write `retries: 1` for no retry",
-            ));
-        }
-        let parallel = raw
-            .parallel
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-        if parallel == 0 {
-            let span = self.locate.top_value("parallel");
-            self.push(Diagnostic::new("`parallel` must be at least 1", span).hint(
-                "write the number of job runs at once, or leave it out for the number of CPUs",
-            ));
-        }
+        let (retries, parallel) = self.counts(&raw);
         let keep = self.duration(raw.keep.as_ref(), "keep", None, DEFAULT_KEEP);
         let defaults = Defaults {
             timeout,
@@ -347,6 +332,27 @@ impl Checker<'_> {
             keep: (!keep.is_zero()).then_some(keep),
             jobs,
         })
+    }
+
+    /// The top level's `retries` and `parallel`, each at least 1.
+    fn counts(&mut self, raw: &RawConfig) -> (u32, usize) {
+        let retries = raw.retries.unwrap_or(DEFAULT_RETRIES);
+        if retries == 0 {
+            let span = self.locate.top_value("retries");
+            self.push(Diagnostic::new("`retries` must be at least 1", span).hint(
+                "`retries` counts attempts, the first included: write `retries: 1` for no retry",
+            ));
+        }
+        let parallel = raw
+            .parallel
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        if parallel == 0 {
+            let span = self.locate.top_value("parallel");
+            self.push(Diagnostic::new("`parallel` must be at least 1", span).hint(
+                "write the number of job runs at once, or leave it out for the number of CPUs",
+            ));
+        }
+        (retries, parallel)
     }
 
     fn unknown_keys(&mut self, top: &serde_yaml::Mapping) {

@@ -82,20 +82,7 @@ pub(crate) fn run_pass(
     };
     let state = State::open(&layout)?;
     recover(config, &layout, &state)?;
-    // the folders are listed (mostly time in the kernel) while the state is read
-    let (records, scan) = std::thread::scope(|scope| {
-        let listing = scope.spawn(|| {
-            let mut scan = Scan::new(&config.dir.path);
-            scan.prefetch(&plan::roots(config));
-            scan
-        });
-        let records = state.items();
-        let scan = listing
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (records, scan)
-    });
-    let mut first_scan = Some(scan);
+    let (records, scan) = read_state_and_roots(config, &state);
     let mut pass = Pass {
         known: Known::new(records?),
         config,
@@ -106,38 +93,31 @@ pub(crate) fn run_pass(
         ran: HashSet::new(),
         summary: Summary::default(),
     };
-    let mut first = true;
-    // a round runs what the plan makes ready and what that unlocks; the
-    // next round sees what landed meanwhile. Each item runs once a pass, so
-    // the rounds end.
-    while shutdown.count() == 0 {
-        let mut scan = first_scan
-            .take()
-            .unwrap_or_else(|| Scan::new(&config.dir.path));
-        let plan = plan::plan(config, &mut scan, &pass.known, now_ns(), &pass.ran);
-        tracing::debug!(
-            folders = scan.folders_listed(),
-            items = plan.items.len(),
-            "planned"
-        );
-        if first {
-            pass.summary.gave_up = plan
-                .items
-                .iter()
-                .filter(|planned| matches!(planned.decision, Decision::GaveUp { .. }))
-                .count();
-            first = false;
-        }
-        let before = pass.ran.len();
-        pass.round(Board::new(plan, config, &pass.ran), scan)?;
-        if pass.ran.len() == before {
-            break;
-        }
-    }
+    pass.rounds(scan)?;
     if let Some(keep) = config.keep {
         prune(&pass.state, keep)?;
     }
     Ok(pass.summary)
+}
+
+/// The recorded items and the roots' listings, the folders listed (mostly
+/// time in the kernel) while the state is read.
+fn read_state_and_roots(
+    config: &Config,
+    state: &State,
+) -> (Result<Vec<crate::state::ItemRecord>, Error>, Scan) {
+    std::thread::scope(|scope| {
+        let listing = scope.spawn(|| {
+            let mut scan = Scan::new(&config.dir.path);
+            scan.prefetch(&plan::roots(config));
+            scan
+        });
+        let records = state.items();
+        let scan = listing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (records, scan)
+    })
 }
 
 /// Runs pruned in one pass at most: a year of history goes over several
@@ -252,6 +232,38 @@ struct Ended {
 }
 
 impl Pass<'_> {
+    /// Plans and runs rounds until one starts nothing. A round runs what
+    /// the plan makes ready and what that unlocks; the next round sees what
+    /// landed meanwhile. Each item runs once a pass, so the rounds end.
+    fn rounds(&mut self, first_scan: Scan) -> Result<(), Error> {
+        let mut first_scan = Some(first_scan);
+        while self.shutdown.count() == 0 {
+            let mut scan = first_scan
+                .take()
+                .unwrap_or_else(|| Scan::new(&self.config.dir.path));
+            let plan = plan::plan(self.config, &mut scan, &self.known, now_ns(), &self.ran);
+            tracing::debug!(
+                folders = scan.folders_listed(),
+                items = plan.items.len(),
+                "planned"
+            );
+            // counted in the first plan only: later rounds see the same items
+            if self.ran.is_empty() {
+                self.summary.gave_up = plan
+                    .items
+                    .iter()
+                    .filter(|planned| matches!(planned.decision, Decision::GaveUp { .. }))
+                    .count();
+            }
+            let before = self.ran.len();
+            self.round(Board::new(plan, self.config, &self.ran), scan)?;
+            if self.ran.len() == before {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// Starts ready items up to the limits and follows them to their ends,
     /// starting what each end makes ready.
     fn round(&mut self, mut board: Board, mut scan: Scan) -> Result<(), Error> {
