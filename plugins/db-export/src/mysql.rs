@@ -25,7 +25,7 @@ use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Writte
 use crate::schema::{Dialect, FileColumn, TableColumn};
 use crate::sql;
 use crate::table::{Cell, Cells, Table, utc};
-use crate::target::scrub;
+use crate::target::{chain, refused_rows, scrub, statement_failure};
 use crate::tls::{self, SslMode, Tls};
 
 /// How long to try to reach the server when the URL sets no
@@ -171,34 +171,11 @@ fn connect_failure(server: &Server<'_>, error: &mysql::Error) -> TableError {
     }
 }
 
-/// A failure of a statement: rows the database refused (SQLSTATE classes
-/// 22, data, and 23, constraints) exit 3, anything else 5.
+/// A failure of a statement: refused rows exit 3, anything else 5.
 fn failure(server: &Server<'_>, doing: &str, error: &mysql::Error) -> TableError {
     let cause = scrub(&chain(error), server.secrets);
-    let refused = matches!(error, mysql::Error::MySqlError(e)
-        if e.state.starts_with("22") || e.state.starts_with("23"));
-    if refused {
-        TableError::invalid_data(format!(
-            "{doing} {}: the database refused a row",
-            server.shown
-        ))
-        .caused_by(cause)
-        .with_hint("fix the rows the error names, or change the table's constraint or column type")
-    } else {
-        TableError::database(format!("{doing} {}", server.shown)).caused_by(cause)
-    }
-}
-
-/// The error and its sources, as one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    let refused = matches!(error, mysql::Error::MySqlError(e) if refused_rows(&e.state));
+    statement_failure(doing, server.shown, refused, cause)
 }
 
 /// The name a new or replacing table is filled under before it is put in

@@ -20,7 +20,7 @@ use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Writte
 use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
 use crate::table::{Cell, Cells, Table, utc};
-use crate::target::scrub;
+use crate::target::{chain, refused_rows, scrub, statement_failure};
 use crate::tls::{self, SslMode, Tls};
 use table_io::timestamp;
 
@@ -116,32 +116,8 @@ fn failure(server: &Server<'_>, doing: &str, error: &postgres::Error) -> TableEr
         cause.push_str(&format!(" ({place})"));
     }
     let cause = scrub(&cause, server.secrets);
-    let refused = error
-        .code()
-        .is_some_and(|code| code.code().starts_with("23") || code.code().starts_with("22"));
-    if refused {
-        TableError::invalid_data(format!(
-            "{doing} {}: the database refused a row",
-            server.shown
-        ))
-        .caused_by(cause)
-        .with_hint("fix the rows the error names, or change the table's constraint or column type")
-    } else {
-        TableError::database(format!("{doing} {}", server.shown)).caused_by(cause)
-    }
-}
-
-/// The error and its sources, as one line: the driver's own text is only
-/// "db error" or "error connecting to server"; the reason is in the source.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    let refused = error.code().is_some_and(|code| refused_rows(code.code()));
+    statement_failure(doing, server.shown, refused, cause)
 }
 
 /// An open transaction on the server.

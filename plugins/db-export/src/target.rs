@@ -1,7 +1,8 @@
 //! The `--db` URL: which database to open, how to show it, and how to keep
 //! its password out of every line db-export prints.
 //!
-//! It owns parsing and redaction only; connecting is the backends' job.
+//! It owns parsing, redaction and the wording of a server's errors shared
+//! by the backends; connecting is the backends' job.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -228,6 +229,45 @@ pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
         }
     }
     clean
+}
+
+/// An error and its sources, as one line: drivers often say only "db
+/// error" or "error connecting to server", with the reason in the source.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A statement's failure on the server shown as `shown`: rows the
+/// database `refused` (SQLSTATE classes 22, data, and 23, constraints)
+/// exit 3, anything else 5. `cause` is scrubbed already.
+pub(crate) fn statement_failure(
+    doing: &str,
+    shown: &str,
+    refused: bool,
+    cause: String,
+) -> TableError {
+    if refused {
+        TableError::invalid_data(format!("{doing} {shown}: the database refused a row"))
+            .caused_by(cause)
+            .with_hint(
+                "fix the rows the error names, or change the table's constraint or column type",
+            )
+    } else {
+        TableError::database(format!("{doing} {shown}")).caused_by(cause)
+    }
+}
+
+/// Whether an SQLSTATE names refused rows: class 22 (data) or 23
+/// (constraints).
+pub(crate) fn refused_rows(sqlstate: &str) -> bool {
+    sqlstate.starts_with("22") || sqlstate.starts_with("23")
 }
 
 #[cfg(test)]
