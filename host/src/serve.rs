@@ -25,7 +25,7 @@ use crate::config::{Config, FlowDir};
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::lock::Lock;
-use crate::state::{RunQuery, State};
+use crate::state::{RunQuery, SCHEMA_VERSION, State};
 use crate::status::{self, Report, RunView};
 use routes::{Asset, Refusal, Route};
 
@@ -216,15 +216,16 @@ impl Site {
         Layout::new(&self.dir.path)
     }
 
-    /// The state opened read-only; `None` before the first run made it, and
-    /// while that run is still creating its tables (schema version 0).
+    /// The state opened read-only; `None` before the first run made it,
+    /// while that run is still creating its tables, and while a state of an
+    /// older flow waits for the next run to upgrade it (serve never writes).
     fn state(&self) -> Result<Option<State>, Error> {
         let layout = self.layout();
         if !layout.state_db().is_file() {
             return Ok(None);
         }
         let state = State::open_read_only(&layout)?;
-        Ok((state.schema_version()? > 0).then_some(state))
+        Ok((state.schema_version()? >= SCHEMA_VERSION).then_some(state))
     }
 
     fn report(&self, config: &Config) -> Result<Report, Error> {

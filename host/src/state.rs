@@ -14,6 +14,9 @@ use crate::error::Error;
 use crate::layout::Layout;
 pub(crate) use crate::outcome::Outcome;
 
+/// The schema version this build writes: the number of [`MIGRATIONS`].
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 /// Applied in order; `PRAGMA user_version` counts how many have run.
 const MIGRATIONS: [&str; 4] = [
     "
@@ -212,13 +215,17 @@ impl State {
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))?;
         let done = usize::try_from(version).unwrap_or(0);
-        for (index, migration) in (1_i64..).zip(MIGRATIONS.iter()).skip(done) {
-            let tx = self.conn.unchecked_transaction()?;
-            tx.execute_batch(migration)?;
-            tx.pragma_update(None, "user_version", index)?;
-            tx.commit()?;
+        if done >= MIGRATIONS.len() {
+            return Ok(());
         }
-        Ok(())
+        // one transaction for all of them: a reader beside the first run
+        // (`flow serve`) sees no tables or the whole schema, never a part
+        let tx = self.conn.unchecked_transaction()?;
+        for migration in &MIGRATIONS[done..] {
+            tx.execute_batch(migration)?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()
     }
 
     fn error(&self, source: rusqlite::Error) -> Error {
@@ -856,5 +863,35 @@ mod tests {
         state
             .set_hook_error(old + 4, "exited with code 1")
             .expect("hook error");
+    }
+
+    #[test]
+    fn a_state_of_an_older_flow_is_upgraded_in_one_step_keeping_its_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path());
+        std::fs::create_dir_all(layout.dot_flow()).expect("mkdir");
+        let old = Connection::open(layout.state_db()).expect("create");
+        old.execute_batch(MIGRATIONS[0]).expect("first schema");
+        old.execute_batch(
+            "INSERT INTO runs (job, item, attempt, started_at, outcome, inputs, log, staging)
+             VALUES ('zscore', 'X_A.txt', 1, '2026-01-01T00:00:00.000Z', 'success', '', '', '');
+             PRAGMA user_version = 1;",
+        )
+        .expect("old run");
+        drop(old);
+
+        let reader = State::open_read_only(&layout).expect("read-only");
+        assert_eq!(reader.schema_version().expect("version"), 1);
+        drop(reader);
+        let state = State::open(&layout).expect("upgrade");
+        assert_eq!(state.schema_version().expect("version"), SCHEMA_VERSION);
+        let runs = state
+            .recent_runs(&RunQuery {
+                limit: 10,
+                ..RunQuery::default()
+            })
+            .expect("runs read with the new columns");
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].hook_error, None);
     }
 }
