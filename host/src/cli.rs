@@ -154,7 +154,14 @@ impl Cli {
                 let known = Known::new(state.items()?);
                 let mut scan = Scan::new(&config.dir.path);
                 let now = nanos_since_epoch(std::time::SystemTime::now());
-                let plan = plan::plan(&config, &mut scan, &known, now, &Default::default());
+                let plan = plan::plan(
+                    &config,
+                    &mut scan,
+                    &known,
+                    now,
+                    &Default::default(),
+                    plan::Keep::Every,
+                );
                 emit(plan::render(&config, &plan));
                 Ok(exit::SUCCESS)
             }

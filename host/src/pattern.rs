@@ -5,10 +5,32 @@
 //! the segments below it; a wildcard binds a non-empty part of one segment,
 //! never a `/`. Knows nothing of YAML, folders on disk or state.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// Values bound to a pattern's wildcards for one item.
-pub(crate) type Bindings = BTreeMap<String, String>;
+/// Values bound to a pattern's wildcards for one item, by wildcard name.
+/// A pattern has a few wildcards, so a list kept in name order; the names
+/// are shared with the pattern, so binding one allocates only its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Bindings(Vec<(Arc<str>, Box<str>)>);
+
+impl Bindings {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn get(&self, wildcard: &str) -> Option<&str> {
+        let found = self.0.binary_search_by(|(name, _)| (**name).cmp(wildcard));
+        found.ok().map(|index| &*self.0[index].1)
+    }
+
+    /// Binds `wildcard`, or binds it anew.
+    fn insert(&mut self, wildcard: &Arc<str>, value: &str) {
+        match self.0.binary_search_by(|(name, _)| name.cmp(wildcard)) {
+            Ok(index) => self.0[index].1 = value.into(),
+            Err(index) => self.0.insert(index, (Arc::clone(wildcard), value.into())),
+        }
+    }
+}
 
 /// The wildcard a folder source binds: the whole file name.
 pub(crate) const FILE_WILDCARD: &str = "file";
@@ -16,7 +38,7 @@ pub(crate) const FILE_WILDCARD: &str = "file";
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Literal(String),
-    Wildcard(String),
+    Wildcard(Arc<str>),
 }
 
 /// One path segment such as `{name}_A.{ext}`, `day={date}` or `2026`.
@@ -76,7 +98,7 @@ impl Segment {
                     hint: "put literal text between them, as in `{name}.{ext}`".into(),
                 });
             }
-            pieces.push(Piece::Wildcard(name.to_owned()));
+            pieces.push(Piece::Wildcard(name.into()));
             offset += open + close + 1;
             rest = &rest[open + close + 1..];
         }
@@ -88,7 +110,7 @@ impl Segment {
 
     fn whole_file() -> Self {
         Self {
-            pieces: vec![Piece::Wildcard(FILE_WILDCARD.to_owned())],
+            pieces: vec![Piece::Wildcard(FILE_WILDCARD.into())],
         }
     }
 
@@ -102,7 +124,7 @@ impl Segment {
 
     fn wildcards(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|piece| match piece {
-            Piece::Wildcard(name) => Some(name.as_str()),
+            Piece::Wildcard(name) => Some(&**name),
             Piece::Literal(_) => None,
         })
     }
@@ -118,7 +140,7 @@ impl Segment {
             return false;
         }
         for (wildcard, value) in bound {
-            bindings.insert(wildcard.to_owned(), value.to_owned());
+            bindings.insert(wildcard, value);
         }
         true
     }
@@ -144,7 +166,7 @@ fn match_from<'p, 'n>(
     pieces: &'p [Piece],
     name: &'n str,
     prior: &Bindings,
-    bound: &mut Vec<(&'p str, &'n str)>,
+    bound: &mut Vec<(&'p Arc<str>, &'n str)>,
 ) -> bool {
     match pieces.split_first() {
         None => name.is_empty(),
@@ -156,7 +178,7 @@ fn match_from<'p, 'n>(
                 .iter()
                 .find(|(seen, _)| *seen == wildcard)
                 .map(|(_, value)| *value)
-                .or_else(|| prior.get(wildcard).map(String::as_str));
+                .or_else(|| prior.get(wildcard));
             if let Some(value) = seen {
                 return name
                     .strip_prefix(value)
@@ -164,7 +186,7 @@ fn match_from<'p, 'n>(
             }
             for (start, c) in name.char_indices().rev() {
                 let end = start + c.len_utf8();
-                bound.push((wildcard.as_str(), &name[..end]));
+                bound.push((wildcard, &name[..end]));
                 if match_from(rest, &name[end..], prior, bound) {
                     return true;
                 }
@@ -303,10 +325,11 @@ mod tests {
     use super::*;
 
     fn bind(pairs: &[(&str, &str)]) -> Bindings {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        let mut bindings = Bindings::new();
+        for (wildcard, value) in pairs {
+            bindings.insert(&Arc::from(*wildcard), value);
+        }
+        bindings
     }
 
     #[test]

@@ -6,8 +6,13 @@
 //! Pure but for the [`Scan`] it reads the folders through; it never runs
 //! anything and never writes.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
+use std::cell::OnceCell;
+use std::collections::HashSet;
+use std::fmt::{self, Write as _};
+use std::hash::BuildHasher as _;
+
+use foldhash::HashMap;
+use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::config::{Config, Job};
 use crate::pattern::Bindings;
@@ -78,20 +83,33 @@ pub(crate) enum Decision {
 pub(crate) struct Planned {
     pub(crate) item: Item,
     pub(crate) decision: Decision,
-    /// The inputs' names, sizes and mtimes, as recorded with a run.
-    pub(crate) fingerprint: String,
+    /// Size and mtime of each input when planned, `None` where missing.
+    metas: Vec<Option<FileMeta>>,
     /// The mtime of the newest input: older inputs run first.
     pub(crate) newest_input_ns: i64,
+}
+
+impl Planned {
+    /// The inputs' names, sizes and mtimes as a run records them; made
+    /// only for the items that run, since most of a pass is up to date.
+    pub(crate) fn fingerprint(&self) -> String {
+        let mut out = String::new();
+        let _ = write_fingerprint(&mut out, &self.item.inputs, &self.metas);
+        out
+    }
 }
 
 /// The recorded state a plan is made against.
 #[derive(Debug, Default)]
 pub(crate) struct Known {
-    /// By job, then item: looked up by `&str`, with no key to build.
-    records: HashMap<String, HashMap<String, ItemRecord>>,
+    /// By job and item, hashed from the record's own names: no key is
+    /// copied, and one is looked up by `&str`.
+    records: HashTable<ItemRecord>,
+    hasher: foldhash::fast::RandomState,
     /// Targets this host promoted, by path: settled by construction, since
-    /// they appeared whole by rename.
-    produced: HashMap<String, FileMeta>,
+    /// they appeared whole by rename. Made on first use: a pass with
+    /// nothing to do never asks.
+    produced: OnceCell<HashMap<String, FileMeta>>,
 }
 
 impl Known {
@@ -103,25 +121,42 @@ impl Known {
         known
     }
 
+    fn produced(&self, path: &str) -> Option<FileMeta> {
+        let produced = self.produced.get_or_init(|| {
+            self.records()
+                .filter_map(|record| Some((record.target.clone(), produced_meta(record)?)))
+                .collect()
+        });
+        produced.get(path).copied()
+    }
+
     pub(crate) fn record(&self, job: &str, item: &str) -> Option<&ItemRecord> {
-        self.records.get(job)?.get(item)
+        let hash = self.hasher.hash_one((job, item));
+        self.records
+            .find(hash, |record| record.job == job && record.item == item)
     }
 
     pub(crate) fn records(&self) -> impl Iterator<Item = &ItemRecord> {
-        self.records.values().flat_map(HashMap::values)
+        self.records.iter()
     }
 
     /// Takes in what a run just recorded.
     pub(crate) fn update(&mut self, record: ItemRecord) {
-        if let Some(meta) = produced_meta(&record) {
-            self.produced.insert(record.target.clone(), meta);
+        if let (Some(produced), Some(meta)) = (self.produced.get_mut(), produced_meta(&record)) {
+            produced.insert(record.target.clone(), meta);
         }
-        // one map per job: its name is copied once, not once per item
-        if !self.records.contains_key(&record.job) {
-            self.records.insert(record.job.clone(), HashMap::new());
-        }
-        if let Some(job) = self.records.get_mut(&record.job) {
-            job.insert(record.item.clone(), record);
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one((record.job.as_str(), record.item.as_str()));
+        let entry = self.records.entry(
+            hash,
+            |known| known.job == record.job && known.item == record.item,
+            |known| hasher.hash_one((known.job.as_str(), known.item.as_str())),
+        );
+        match entry {
+            Entry::Occupied(mut known) => *known.get_mut() = record,
+            Entry::Vacant(vacant) => {
+                vacant.insert(record);
+            }
         }
     }
 }
@@ -143,6 +178,16 @@ pub(crate) struct Plan {
     pub(crate) pending: Pending,
 }
 
+/// Which of the decided items a plan keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Every item: what status shows.
+    Every,
+    /// All but the items up to date: what a pass acts on, most often a
+    /// small part of a large flow.
+    Actionable,
+}
+
 /// Items in `skip` (already run in this pass) are decided like any other,
 /// but nothing waits for them: they do not run again in this pass.
 pub(crate) fn plan(
@@ -151,6 +196,7 @@ pub(crate) fn plan(
     known: &Known,
     now_ns: i64,
     skip: &HashSet<(usize, String)>,
+    keep: Keep,
 ) -> Plan {
     let mut plan = Plan::default();
     scan.prefetch(&roots(config));
@@ -164,7 +210,9 @@ pub(crate) fn plan(
             if will_write && !skip.contains(&(index, planned.item.id.clone())) {
                 plan.pending.insert(planned.item.target.clone(), index);
             }
-            plan.items.push(planned);
+            if keep == Keep::Every || planned.decision != Decision::UpToDate {
+                plan.items.push(planned);
+            }
         }
     }
     plan
@@ -234,8 +282,11 @@ fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item
 }
 
 /// A value bound inside a segment (`p{x}` on `p..`) must not make a `..`.
+/// Hidden names are never bound, so most paths have no part starting with
+/// a dot and need no split.
 fn stays_inside(path: &str) -> bool {
-    path.split('/').all(|part| part != ".." && part != ".")
+    let no_dot_part = !path.starts_with('.') && !path.contains("/.");
+    no_dot_part || path.split('/').all(|part| part != ".." && part != ".")
 }
 
 /// Decides one item against the scan, the state and what is pending; the
@@ -255,13 +306,14 @@ pub(crate) fn decide_item(
         .map(|(_, path)| scan.meta(path))
         .collect();
     let target = scan.meta(&item.target);
-    let fingerprint = fingerprint(&item.inputs, &metas);
+    let record = known.record(&job.name, &item.id);
     let facts = Facts {
         job,
         metas: &metas,
         target,
-        fingerprint: &fingerprint,
-        record: known.record(&job.name, &item.id),
+        same_inputs: record
+            .is_some_and(|record| fingerprint_is(&record.inputs, &item.inputs, &metas)),
+        record,
     };
     let decision =
         waiting(&facts, &item, config, known, pending, now_ns).unwrap_or_else(|| to_do(&facts));
@@ -269,7 +321,7 @@ pub(crate) fn decide_item(
         newest_input_ns: newest(&metas),
         item,
         decision,
-        fingerprint,
+        metas,
     }
 }
 
@@ -278,16 +330,12 @@ struct Facts<'a> {
     job: &'a Job,
     metas: &'a [Option<FileMeta>],
     target: Option<FileMeta>,
-    fingerprint: &'a str,
+    /// The inputs are those of the recorded run.
+    same_inputs: bool,
     record: Option<&'a ItemRecord>,
 }
 
 impl Facts<'_> {
-    fn same_inputs(&self) -> bool {
-        self.record
-            .is_some_and(|record| record.inputs == self.fingerprint)
-    }
-
     fn rerun(&self) -> bool {
         self.record.is_some_and(|record| record.rerun)
     }
@@ -322,14 +370,14 @@ fn waiting(
         let paths = upstream.into_iter().map(|(path, _)| path).collect();
         return Some(Decision::Upstream { jobs, paths });
     }
-    if facts.target.is_some() && facts.same_inputs() && !facts.rerun() {
+    if facts.target.is_some() && facts.same_inputs && !facts.rerun() {
         return Some(Decision::UpToDate);
     }
     let settle_ns = i64::try_from(config.settle.as_nanos()).unwrap_or(i64::MAX);
     let unsettled: Vec<String> = inputs
         .filter_map(|((_, path), meta)| {
             let meta = (*meta)?;
-            let ours = known.produced.get(path) == Some(&meta);
+            let ours = known.produced(path) == Some(meta);
             let young = now_ns.saturating_sub(meta.mtime_ns) < settle_ns;
             (young && !ours).then(|| path.clone())
         })
@@ -345,7 +393,7 @@ fn to_do(facts: &Facts<'_>) -> Decision {
         // unless an input is newer
         (Some(target), None) if target.mtime_ns >= newest(facts.metas) => Decision::UpToDate,
         (_, None) => first(Reason::New),
-        (_, Some(_)) if !facts.same_inputs() => first(Reason::InputChanged),
+        (_, Some(_)) if !facts.same_inputs => first(Reason::InputChanged),
         (_, Some(record)) if record.rerun => rerun(facts.job, record),
         (Some(_), Some(_)) => Decision::UpToDate,
         (None, Some(record)) => after_last_run(facts.job, record),
@@ -407,16 +455,37 @@ fn newest(metas: &[Option<FileMeta>]) -> i64 {
 
 /// `role=path:size:mtime` per input, joined by `;`: what a run records and
 /// a later plan compares.
-fn fingerprint(inputs: &[(String, String)], metas: &[Option<FileMeta>]) -> String {
-    let mut out = String::new();
+fn write_fingerprint(
+    out: &mut impl fmt::Write,
+    inputs: &[(String, String)],
+    metas: &[Option<FileMeta>],
+) -> fmt::Result {
     for (index, ((role, path), meta)) in inputs.iter().zip(metas).enumerate() {
         let (size, mtime) = meta.map_or((0, 0), |meta| (meta.size, meta.mtime_ns));
         if index > 0 {
-            out.push(';');
+            out.write_char(';')?;
         }
-        let _ = write!(out, "{role}={path}:{size}:{mtime}");
+        write!(out, "{role}={path}:{size}:{mtime}")?;
     }
-    out
+    Ok(())
+}
+
+/// Whether `recorded` is the fingerprint of these inputs, compared as it
+/// is written, without making it: the question of every item of a pass.
+fn fingerprint_is(recorded: &str, inputs: &[(String, String)], metas: &[Option<FileMeta>]) -> bool {
+    /// Consumes `rest` while what is written matches it; fails on the first
+    /// difference, which stops the writing.
+    struct Matching<'a> {
+        rest: &'a str,
+    }
+    impl fmt::Write for Matching<'_> {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            self.rest = self.rest.strip_prefix(text).ok_or(fmt::Error)?;
+            Ok(())
+        }
+    }
+    let mut matching = Matching { rest: recorded };
+    write_fingerprint(&mut matching, inputs, metas).is_ok() && matching.rest.is_empty()
 }
 
 /// `flow plan`: the items that would run or wait, then a count.

@@ -241,7 +241,14 @@ impl Pass<'_> {
             let mut scan = first_scan
                 .take()
                 .unwrap_or_else(|| Scan::new(&self.config.dir.path));
-            let plan = plan::plan(self.config, &mut scan, &self.known, now_ns(), &self.ran);
+            let plan = plan::plan(
+                self.config,
+                &mut scan,
+                &self.known,
+                now_ns(),
+                &self.ran,
+                plan::Keep::Actionable,
+            );
             tracing::debug!(
                 folders = scan.folders_listed(),
                 items = plan.items.len(),
@@ -330,7 +337,7 @@ impl Pass<'_> {
             item: &item.id,
             attempt,
             started_at: &now_rfc3339(),
-            inputs: &planned.fingerprint,
+            inputs: &planned.fingerprint(),
             target: &item.target,
         })?;
         let file_name = crate::scan::split(&item.target).1;

@@ -6,10 +6,12 @@
 //! A folder is listed on first use, so a branch whose literal part does not
 //! match is never listed. Names starting with `.` are skipped at every level.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::DirEntry;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::pattern::{Bindings, Pattern};
 
@@ -39,10 +41,12 @@ pub(crate) fn nanos_since_epoch(time: SystemTime) -> i64 {
     })
 }
 
-/// One folder's visible entries.
+/// One folder's visible entries. Files are hashed, not ordered: a folder
+/// may hold tens of thousands, each looked up by name, and the planner
+/// orders what it binds itself.
 #[derive(Debug, Clone, Default)]
 struct Listing {
-    files: BTreeMap<String, FileMeta>,
+    files: HashMap<Box<str>, FileMeta>,
     folders: BTreeSet<String>,
 }
 
@@ -129,9 +133,9 @@ impl Scan {
         self.listing(folder).files.get(name).copied()
     }
 
-    /// Every file `pattern` binds, in name order within each folder: only the folders its
-    /// segments can reach are listed, and a literal segment costs no listing
-    /// of the folder above it.
+    /// Every file `pattern` binds, folder by folder in name order, files in
+    /// no order: only the folders its segments can reach are listed, and a
+    /// literal segment costs no listing of the folder above it.
     pub(crate) fn sources(&mut self, pattern: &Pattern) -> Vec<Found> {
         let mut found = Vec::new();
         let segments = pattern.segments();
@@ -196,7 +200,7 @@ impl Scan {
     pub(crate) fn record_file(&mut self, path: &str, meta: FileMeta) {
         let (folder, name) = split(path);
         if let Some(listing) = self.listings.get_mut(folder) {
-            listing.files.insert(name.to_owned(), meta);
+            listing.files.insert(name.into(), meta);
         }
         let mut child = folder;
         while !child.is_empty() {
@@ -211,10 +215,14 @@ impl Scan {
 
 fn join(folder: &str, name: &str) -> String {
     if folder.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{folder}/{name}")
+        return name.to_owned();
     }
+    // called for every file of a pass: no formatting machinery
+    let mut path = String::with_capacity(folder.len() + 1 + name.len());
+    path.push_str(folder);
+    path.push('/');
+    path.push_str(name);
+    path
 }
 
 pub(crate) fn split(path: &str) -> (&str, &str) {
@@ -237,7 +245,7 @@ fn list(base: &Path, folder: &str) -> Listing {
         }
         match kind(&entry) {
             Some(Kind::File(meta)) => {
-                listing.files.insert(name, meta);
+                listing.files.insert(name.into_boxed_str(), meta);
             }
             Some(Kind::Folder) => {
                 listing.folders.insert(name);

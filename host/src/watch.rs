@@ -204,7 +204,14 @@ impl Watch<'_> {
         let known = Known::new(state.items()?);
         let mut scan = Scan::new(base);
         let now = nanos_since_epoch(SystemTime::now());
-        let plan = plan::plan(&self.config, &mut scan, &known, now, &HashSet::new());
+        let plan = plan::plan(
+            &self.config,
+            &mut scan,
+            &known,
+            now,
+            &HashSet::new(),
+            plan::Keep::Actionable,
+        );
         for planned in plan.items {
             if let Decision::Settling(paths) = planned.decision {
                 for path in paths.iter().map(|path| base.join(path)) {

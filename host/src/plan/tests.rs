@@ -26,10 +26,21 @@ impl Setup {
         FileMeta::of(&path).expect("a file")
     }
 
-    fn plan(&self, known: &Known, now_ns: i64) -> Vec<(String, String, Decision)> {
+    fn planned(&self, known: &Known, now_ns: i64, keep: Keep) -> Vec<Planned> {
         let mut scan = Scan::new(self.dir.path());
-        plan(&self.config, &mut scan, known, now_ns, &HashSet::new())
-            .items
+        plan(
+            &self.config,
+            &mut scan,
+            known,
+            now_ns,
+            &HashSet::new(),
+            keep,
+        )
+        .items
+    }
+
+    fn plan(&self, known: &Known, now_ns: i64) -> Vec<(String, String, Decision)> {
+        self.planned(known, now_ns, Keep::Every)
             .into_iter()
             .map(|planned| {
                 let job = self.config.jobs[planned.item.job].name.clone();
@@ -39,9 +50,7 @@ impl Setup {
     }
 
     fn fingerprint_of(&self, known: &Known, now_ns: i64) -> String {
-        let mut scan = Scan::new(self.dir.path());
-        let plan = plan(&self.config, &mut scan, known, now_ns, &HashSet::new());
-        plan.items[0].fingerprint.clone()
+        self.planned(known, now_ns, Keep::Every)[0].fingerprint()
     }
 
     fn remove(&self, rel: &str) {
@@ -97,19 +106,37 @@ fn a_new_settled_input_runs_and_a_young_one_waits() {
     assert_eq!(decided[0].2, Decision::Settling(vec!["in/a.csv".into()]));
 }
 
-#[test]
-fn a_done_item_is_up_to_date_until_its_target_goes_or_its_input_changes() {
-    let setup = setup(ONE);
+/// `in/a.csv` run with success to `out/a.csv`, and a time it has settled by.
+fn a_done(setup: &Setup) -> (Known, i64) {
     let meta = setup.write("in/a.csv");
     let now = meta.mtime_ns + 10 * SEC;
     let fingerprint = setup.fingerprint_of(&Known::default(), now);
     setup.write("out/a.csv");
-    let known = record(&setup, &fingerprint, Outcome::Success, 1);
+    (record(setup, &fingerprint, Outcome::Success, 1), now)
+}
+
+#[test]
+fn a_done_item_is_up_to_date_until_its_target_goes_or_its_input_changes() {
+    let setup = setup(ONE);
+    let (known, now) = a_done(&setup);
     assert_eq!(setup.plan(&known, now)[0].2, Decision::UpToDate);
     setup.remove("out/a.csv");
     assert_eq!(setup.plan(&known, now)[0].2, run(1, Reason::TargetMissing));
     let known = record(&setup, "input=in/a.csv:1:1", Outcome::Success, 1);
     assert_eq!(setup.plan(&known, now)[0].2, run(1, Reason::InputChanged));
+}
+
+#[test]
+fn a_plan_for_acting_leaves_out_the_items_up_to_date() {
+    let setup = setup(ONE);
+    let (known, now) = a_done(&setup);
+    setup.write("in/b.csv");
+    let ids = |keep| -> Vec<String> {
+        let planned = setup.planned(&known, now, keep);
+        planned.into_iter().map(|planned| planned.item.id).collect()
+    };
+    assert_eq!(ids(Keep::Every), ["a.csv", "b.csv"]);
+    assert_eq!(ids(Keep::Actionable), ["b.csv"]);
 }
 
 #[test]
@@ -270,6 +297,34 @@ jobs:
         &Known::default(),
         meta.mtime_ns + SEC,
         &HashSet::new(),
+        Keep::Every,
     );
     assert_eq!(plan.items[2].item.target, "loaded/2026-11_a.txt");
+}
+
+#[test]
+fn a_recorded_fingerprint_is_compared_without_being_made() {
+    let inputs = [
+        ("input".to_owned(), "in/a.csv".to_owned()),
+        ("right".to_owned(), "in/b.csv".to_owned()),
+    ];
+    let metas = [
+        Some(FileMeta {
+            size: 10,
+            mtime_ns: 5,
+        }),
+        None,
+    ];
+    let mut made = String::new();
+    write_fingerprint(&mut made, &inputs, &metas).expect("written");
+    assert_eq!(made, "input=in/a.csv:10:5;right=in/b.csv:0:0");
+    assert!(fingerprint_is(&made, &inputs, &metas));
+    for other in [
+        "input=in/a.csv:10:5",
+        "input=in/a.csv:10:5;right=in/b.csv:0:0;",
+        "input=in/a.csv:11:5;right=in/b.csv:0:0",
+        "",
+    ] {
+        assert!(!fingerprint_is(other, &inputs, &metas), "{other:?}");
+    }
 }
