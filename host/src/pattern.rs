@@ -19,8 +19,9 @@ impl Bindings {
     }
 
     pub(crate) fn get(&self, wildcard: &str) -> Option<&str> {
-        let found = self.0.binary_search_by(|(name, _)| (**name).cmp(wildcard));
-        found.ok().map(|index| &*self.0[index].1)
+        // a handful of names, mostly of different lengths: a scan beats a search
+        let found = self.0.iter().find(|(name, _)| **name == *wildcard);
+        found.map(|(_, value)| &**value)
     }
 
     /// Binds `wildcard`, or binds it anew.
@@ -184,8 +185,17 @@ fn match_from<'p, 'n>(
                     .strip_prefix(value)
                     .is_some_and(|tail| match_from(rest, tail, prior, bound));
             }
+            // a literal after the wildcard must start where the value ends:
+            // a cheap test that spares the recursion at every other end
+            let next_literal = match rest.first() {
+                Some(Piece::Literal(text)) => text.as_str(),
+                _ => "",
+            };
             for (start, c) in name.char_indices().rev() {
                 let end = start + c.len_utf8();
+                if !name[end..].starts_with(next_literal) {
+                    continue;
+                }
                 bound.push((wildcard, &name[..end]));
                 if match_from(rest, &name[end..], prior, bound) {
                     return true;
@@ -259,7 +269,15 @@ impl Pattern {
     }
 
     pub(crate) fn render(&self, bindings: &Bindings) -> String {
-        let mut out = String::with_capacity(self.root.len() + 32);
+        let mut out = String::new();
+        self.render_into(bindings, &mut out);
+        out
+    }
+
+    /// Renders into `out`, cleared first: a caller rendering many paths
+    /// keeps one buffer and copies out each path at its exact size.
+    pub(crate) fn render_into(&self, bindings: &Bindings, out: &mut String) {
+        out.clear();
         if !self.root.is_empty() {
             out.push_str(&self.root);
             out.push('/');
@@ -268,9 +286,8 @@ impl Pattern {
             if index > 0 {
                 out.push('/');
             }
-            segment.render_into(bindings, &mut out);
+            segment.render_into(bindings, out);
         }
-        out
     }
 
     /// The bindings under which this pattern renders to `path`, if any.

@@ -15,7 +15,7 @@ use foldhash::HashMap;
 use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::config::{Config, Job};
-use crate::pattern::Bindings;
+use crate::pattern::{Bindings, Pattern};
 use crate::scan::{FileMeta, Scan};
 use crate::state::{ItemRecord, Outcome};
 
@@ -201,7 +201,9 @@ pub(crate) fn plan(
     let mut plan = Plan::default();
     scan.prefetch(&roots(config));
     for (index, job) in config.jobs.iter().enumerate() {
-        for item in bind(index, job, scan, &plan.pending) {
+        let items = bind(index, job, scan, &plan.pending);
+        scan.prefetch(&folders_of(&items));
+        for item in items {
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
             let will_write = matches!(
                 planned.decision,
@@ -216,6 +218,32 @@ pub(crate) fn plan(
         }
     }
     plan
+}
+
+/// Lists the roots and the folders the sources reach, before a plan asks
+/// for them: what can go on while something else, such as reading the
+/// state, does.
+pub(crate) fn list_ahead(config: &Config, scan: &mut Scan) {
+    scan.prefetch(&roots(config));
+    for job in &config.jobs {
+        let folders = scan.reach(&job.source);
+        scan.prefetch(&folders);
+    }
+}
+
+/// The folders of the items' inputs and targets, each once: listed side
+/// by side before the items are decided one by one.
+fn folders_of(items: &[Item]) -> Vec<String> {
+    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
+    let paths = items.iter().flat_map(|item| {
+        let inputs = item.inputs.iter().map(|(_, path)| path.as_str());
+        inputs.chain(std::iter::once(item.target.as_str()))
+    });
+    paths
+        .map(|path| crate::scan::split(path).0)
+        .filter(|folder| seen.insert(folder))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The root folder of every pattern of the flow, each once: what every plan
@@ -255,18 +283,23 @@ fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item
             bound.push((id.to_owned(), bindings));
         }
     }
-    // a file present and a target about to be written can be the same item:
-    // the stable sort keeps the file's binding first
-    bound.sort_by(|a, b| a.0.cmp(&b.0));
+    // a file present and a target about to be written can be the same item,
+    // bound alike, since by the same pattern to the same path
+    bound.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     bound.dedup_by(|later, first| later.0 == first.0);
+    let mut path = String::new();
+    let mut render = |pattern: &Pattern, bindings: &Bindings| {
+        pattern.render_into(bindings, &mut path);
+        path.clone()
+    };
     bound
         .into_iter()
         .filter_map(|(id, bindings)| {
             let inputs: Vec<(String, String)> = std::iter::once(("input", &job.source))
                 .chain(job.inputs.iter().map(|(role, pattern)| (role.as_str(), pattern)))
-                .map(|(role, pattern)| (role.to_owned(), pattern.render(&bindings)))
+                .map(|(role, pattern)| (role.to_owned(), render(pattern, &bindings)))
                 .collect();
-            let target = job.target.render(&bindings);
+            let target = render(&job.target, &bindings);
             let inside = inputs.iter().all(|(_, path)| stays_inside(path)) && stays_inside(&target);
             if !inside {
                 tracing::warn!(job = %job.name, item = %id, "skipped: a wildcard value would leave the flow's folders");

@@ -82,7 +82,7 @@ pub(crate) fn run_pass(
     };
     let state = State::open(&layout)?;
     recover(config, &layout, &state)?;
-    let (records, scan) = read_state_and_roots(config, &state);
+    let (records, scan) = read_state_and_list(config, &state);
     let mut pass = Pass {
         known: Known::new(records?),
         config,
@@ -100,16 +100,16 @@ pub(crate) fn run_pass(
     Ok(pass.summary)
 }
 
-/// The recorded items and the roots' listings, the folders listed (mostly
-/// time in the kernel) while the state is read.
-fn read_state_and_roots(
+/// The recorded items and the listings of the folders the sources reach,
+/// listed (mostly time in the kernel) while the state is read.
+fn read_state_and_list(
     config: &Config,
     state: &State,
 ) -> (Result<Vec<crate::state::ItemRecord>, Error>, Scan) {
     std::thread::scope(|scope| {
         let listing = scope.spawn(|| {
             let mut scan = Scan::new(&config.dir.path);
-            scan.prefetch(&plan::roots(config));
+            plan::list_ahead(config, &mut scan);
             scan
         });
         let records = state.items();

@@ -99,6 +99,13 @@ impl Scan {
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZero::get)
             .min(todo.len());
+        if threads < 2 {
+            for folder in todo {
+                let listing = list(&self.base, folder);
+                self.listings.insert(folder.clone(), listing);
+            }
+            return;
+        }
         let next = std::sync::atomic::AtomicUsize::new(0);
         let base = &self.base;
         let listed: Vec<(String, Listing)> = std::thread::scope(|scope| {
@@ -142,6 +149,12 @@ impl Scan {
         let mut branches = vec![(pattern.root.clone(), Bindings::new())];
         for (depth, segment) in segments.iter().enumerate() {
             let last = depth + 1 == segments.len();
+            // folders that a literal segment passes through are not listed
+            if last || segment.literal().is_none() {
+                let folders: Vec<String> =
+                    branches.iter().map(|(folder, _)| folder.clone()).collect();
+                self.prefetch(&folders);
+            }
             let mut next = Vec::new();
             for (folder, bindings) in branches {
                 if last {
