@@ -261,3 +261,43 @@ fi"#;
     flow.run(&["run"]).assert_code(0);
     assert_eq!(flow.read("out/a.txt"), "a\nby work\n");
 }
+
+#[test]
+fn a_source_folder_replaced_by_another_is_watched_again() {
+    let flow = single("settle: 0s", "").file("in/a.txt", "a\n");
+    let child = flow.spawn(&["watch", "--interval", "1h"]);
+    wait_for("the first file", SOON, || flow.exists("out/a.txt"));
+    // what a deploy that swaps folders does: the old one moved away, a new
+    // one made in its place, then files land in the new one
+    std::fs::rename(flow.path("in"), flow.path("in-old")).expect("move the folder away");
+    std::fs::create_dir(flow.path("in")).expect("make the new folder");
+    flow.write("in/b.txt", "b\n");
+    wait_for("the file in the new folder", SOON, || {
+        flow.exists("out/b.txt")
+    });
+    stop(child);
+    assert_eq!(flow.calls(), ["work a.txt", "work b.txt"]);
+}
+
+#[test]
+fn a_flow_run_beside_a_watch_says_so_and_exits_0_without_running_anything() {
+    // the job holds the watch's pass until the test lets it go
+    let held = r#"touch "$FLOW_DIR/.started"
+while [ ! -e "$FLOW_DIR/.go" ]; do sleep 0.05; done"#;
+    let flow = single("settle: 0s", held).file("in/a.txt", "a\n");
+    let child = flow.spawn(&["watch", "--interval", "1h"]);
+    wait_for("the watch's job to start", SOON, || flow.exists(".started"));
+    let beside = flow.run(&["run"]);
+    beside.assert_code(0);
+    assert!(
+        beside
+            .stderr
+            .contains(&format!("another run (pid {}) holds the lock", child.id())),
+        "{}",
+        beside.stderr
+    );
+    flow.write(".go", "");
+    wait_for("the watch's run to end", SOON, || flow.exists("out/a.txt"));
+    stop(child);
+    assert_eq!(flow.calls(), ["work a.txt"], "one run, by the watch");
+}
