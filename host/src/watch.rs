@@ -351,7 +351,6 @@ fn read_config_text(dir: &FlowDir) -> Option<String> {
     std::fs::read_to_string(dir.path.join(config::FILE_NAME)).ok()
 }
 
-/// A pass with nothing to do is silent, as in `flow run`.
 #[cfg(test)]
 mod tests {
     use super::*;
