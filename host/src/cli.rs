@@ -289,7 +289,7 @@ fn report_pass(config: &Config, summary: &Summary, shutdown: &Shutdown) -> i32 {
     if let Some(signal) = shutdown.signal() {
         return exit::SIGNAL_BASE + signal as i32;
     }
-    if summary.failed > 0 {
+    if summary.failed > 0 || summary.unreachable > 0 {
         exit::ITEMS_FAILED
     } else {
         exit::SUCCESS

@@ -128,7 +128,11 @@ impl Known {
 
 fn produced_meta(record: &ItemRecord) -> Option<FileMeta> {
     let (size, mtime_ns) = record.produced?;
-    Some(FileMeta { size, mtime_ns })
+    Some(FileMeta {
+        size,
+        mtime_ns,
+        etag: None,
+    })
 }
 
 /// Targets that items planned to run will write in this pass, with the
@@ -223,7 +227,12 @@ fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item
             if !inside {
                 tracing::warn!(job = %job.name, item = %id, "skipped: a wildcard value would leave the flow's folders");
             }
-            inside.then_some(Item {
+            let reachable = inputs
+                .iter()
+                .map(|(_, path)| path)
+                .chain(std::iter::once(&target))
+                .all(|path| scan.unreachable(path).is_none());
+            (inside && reachable).then_some(Item {
                 job: index,
                 id,
                 inputs,
@@ -331,7 +340,9 @@ fn waiting(
             let meta = (*meta)?;
             let ours = known.produced.get(path) == Some(&meta);
             let young = now_ns.saturating_sub(meta.mtime_ns) < settle_ns;
-            (young && !ours).then(|| path.clone())
+            // an object appears whole when its upload completes: nothing to wait for
+            let whole = meta.etag.is_some();
+            (young && !ours && !whole).then(|| path.clone())
         })
         .collect();
     (!unsettled.is_empty()).then_some(Decision::Settling(unsettled))
@@ -406,15 +417,27 @@ fn newest(metas: &[Option<FileMeta>]) -> i64 {
 }
 
 /// `role=path:size:mtime` per input, joined by `;`: what a run records and
-/// a later plan compares.
+/// a later plan compares. An object has `etag=HASH` instead of its mtime:
+/// the same content uploaded again is no change.
 fn fingerprint(inputs: &[(String, String)], metas: &[Option<FileMeta>]) -> String {
     let mut out = String::new();
     for (index, ((role, path), meta)) in inputs.iter().zip(metas).enumerate() {
-        let (size, mtime) = meta.map_or((0, 0), |meta| (meta.size, meta.mtime_ns));
         if index > 0 {
             out.push(';');
         }
-        let _ = write!(out, "{role}={path}:{size}:{mtime}");
+        match meta {
+            Some(FileMeta {
+                size,
+                etag: Some(etag),
+                ..
+            }) => {
+                let _ = write!(out, "{role}={path}:{size}:etag={etag:016x}");
+            }
+            _ => {
+                let (size, mtime) = meta.map_or((0, 0), |meta| (meta.size, meta.mtime_ns));
+                let _ = write!(out, "{role}={path}:{size}:{mtime}");
+            }
+        }
     }
     out
 }
