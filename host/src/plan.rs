@@ -72,6 +72,8 @@ pub(crate) enum Decision {
     GaveUp {
         attempts: u32,
     },
+    /// A bucket it reads or writes could not be listed in this pass: why.
+    Unreachable(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +161,7 @@ pub(crate) fn plan(
     let mut plan = Plan::default();
     scan.prefetch(&roots(config));
     for (index, job) in config.jobs.iter().enumerate() {
-        for item in bind(index, job, scan, &plan.pending) {
+        for item in bind(index, job, scan, known, &plan.pending) {
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
             let will_write = matches!(
                 planned.decision,
@@ -191,9 +193,10 @@ pub(crate) fn roots(config: &Config) -> Vec<String> {
     roots
 }
 
-/// The items of `job`: every source file present, and every target an
-/// upstream job writes in this pass that the source pattern matches.
-fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item> {
+/// The items of `job`: every source file present, every target an
+/// upstream job writes in this pass that the source pattern matches, and,
+/// when the source's bucket could not be listed, the items recorded.
+fn bind(index: usize, job: &Job, scan: &mut Scan, known: &Known, pending: &Pending) -> Vec<Item> {
     let mut bound: Vec<(String, Bindings)> = scan
         .sources(&job.source)
         .into_iter()
@@ -209,6 +212,19 @@ fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item
             (job.source.match_path(path), job.source.below_root(path))
         {
             bound.push((id.to_owned(), bindings));
+        }
+    }
+    if scan.unreachable(&job.source.root).is_some() {
+        let recorded = known
+            .records
+            .get(&job.name)
+            .into_iter()
+            .flat_map(HashMap::keys);
+        for id in recorded {
+            let path = format!("{}/{id}", job.source.root);
+            if let Some(bindings) = job.source.match_path(&path) {
+                bound.push((id.clone(), bindings));
+            }
         }
     }
     // a file present and a target about to be written can be the same item:
@@ -227,12 +243,7 @@ fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item
             if !inside {
                 tracing::warn!(job = %job.name, item = %id, "skipped: a wildcard value would leave the flow's folders");
             }
-            let reachable = inputs
-                .iter()
-                .map(|(_, path)| path)
-                .chain(std::iter::once(&target))
-                .all(|path| scan.unreachable(path).is_none());
-            (inside && reachable).then_some(Item {
+            inside.then_some(Item {
                 job: index,
                 id,
                 inputs,
@@ -272,8 +283,9 @@ pub(crate) fn decide_item(
         fingerprint: &fingerprint,
         record: known.record(&job.name, &item.id),
     };
-    let decision =
-        waiting(&facts, &item, config, known, pending, now_ns).unwrap_or_else(|| to_do(&facts));
+    let decision = unreachable(&item, scan)
+        .or_else(|| waiting(&facts, &item, config, known, pending, now_ns))
+        .unwrap_or_else(|| to_do(&facts));
     Planned {
         newest_input_ns: newest(&metas),
         item,
@@ -300,6 +312,18 @@ impl Facts<'_> {
     fn rerun(&self) -> bool {
         self.record.is_some_and(|record| record.rerun)
     }
+}
+
+/// The listing error of a bucket the item reads or writes, if one failed:
+/// nothing is known of its objects in this pass.
+fn unreachable(item: &Item, scan: &Scan) -> Option<Decision> {
+    let error = item
+        .inputs
+        .iter()
+        .map(|(_, path)| path)
+        .chain(std::iter::once(&item.target))
+        .find_map(|path| scan.unreachable(path))?;
+    Some(Decision::Unreachable(error.to_string()))
 }
 
 /// Why the item cannot be decided on its inputs yet, if it cannot.
@@ -507,6 +531,7 @@ fn plan_line(job: &str, entry: &Planned) -> (Kind, Option<String>) {
         Decision::MissingInput(path) => {
             (Kind::Wait, format!("wait {job} {id}: missing input {path}"))
         }
+        Decision::Unreachable(why) => (Kind::Wait, format!("wait {job} {id}: {why}")),
         Decision::GaveUp { attempts } => (
             Kind::Error,
             format!(

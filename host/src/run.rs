@@ -259,7 +259,7 @@ impl Pass<'_> {
             );
             // counted in the first plan only: later rounds see the same items
             if self.ran.is_empty() {
-                self.summary.unreachable = scan.failures().count();
+                self.summary.unreachable = scan.report_failures();
                 self.summary.gave_up = plan
                     .items
                     .iter()

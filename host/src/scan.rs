@@ -123,6 +123,14 @@ impl Scan {
         self.unreachable.iter().map(|(_, error)| error)
     }
 
+    /// Logs each failed bucket listing as an error; returns how many.
+    pub(crate) fn report_failures(&self) -> usize {
+        for error in self.failures() {
+            tracing::error!("{error}; its items wait for the next pass");
+        }
+        self.unreachable.len()
+    }
+
     /// Lists the bucket folder `folder` recursively, once, unless a folder
     /// above it was: then it is known already, or it has nothing in it.
     fn list_remote(&mut self, folder: &str) {
@@ -143,19 +151,18 @@ impl Scan {
         let listed = S3::shared(bucket).and_then(|s3| s3.list(bucket, &prefix));
         match listed {
             Ok(objects) => self.fill_from_objects(folder, &prefix, &objects),
-            Err(error) => {
-                tracing::error!("{error}");
-                self.unreachable.push((folder.to_owned(), error));
-            }
+            Err(error) => self.unreachable.push((folder.to_owned(), error)),
         }
     }
 
     /// Files and folders below `folder` from the keys of one listing;
     /// names starting with `.` in any segment and "folder" placeholder
-    /// keys (a name that is also a folder, or a key ending in `/`) are not
-    /// files.
+    /// keys are not files. A placeholder is an empty object whose key ends
+    /// in `/`, a `/` object_store drops: so an empty object is never a
+    /// file (it carries no data a job could read), and neither is a name
+    /// that is also a folder.
     fn fill_from_objects(&mut self, folder: &str, prefix: &str, objects: &[Object]) {
-        for object in objects {
+        for object in objects.iter().filter(|object| object.size > 0) {
             let Some(below) = object.key.strip_prefix(prefix) else {
                 continue;
             };

@@ -319,7 +319,10 @@ fn chain(error: &dyn std::error::Error) -> String {
         }
         source = cause.source();
     }
-    let mut one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut one_line = without_xml(&text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if one_line.len() > DETAIL_MAX {
         let mut end = DETAIL_MAX;
         while !one_line.is_char_boundary(end) {
@@ -329,6 +332,25 @@ fn chain(error: &dyn std::error::Error) -> String {
         one_line.push('…');
     }
     one_line
+}
+
+/// An S3 error document (`<Error><Code>…</Code><Message>…</Message>…`)
+/// in `text` cut down to its code and message.
+fn without_xml(text: &str) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find('<')?;
+        Some(&text[start..end])
+    };
+    let Some(at) = text.find("<?xml").or_else(|| text.find("<Error>")) else {
+        return text.to_owned();
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{}{code}: {message}", &text[..at]),
+        (Some(code), None) => format!("{}{code}", &text[..at]),
+        _ => text.to_owned(),
+    }
 }
 
 /// The text with the secret key (should a server echo it) blanked out.
@@ -385,5 +407,11 @@ mod tests {
             hint("b", "error sending request: connection refused").contains("AWS_ENDPOINT_URL")
         );
         assert_eq!(unquote(Some("\"abc-2\"")), "abc-2");
+        assert_eq!(
+            without_xml(
+                "403 Forbidden: <?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><Message>No.</Message></Error>"
+            ),
+            "403 Forbidden: SignatureDoesNotMatch: No."
+        );
     }
 }
