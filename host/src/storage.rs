@@ -7,6 +7,7 @@
 //! `s3://` URL exactly as the user wrote the pattern, so ids, status and
 //! logs show keys.
 
+mod profile;
 pub(crate) mod s3;
 
 pub(crate) use crate::pattern::s3_location;

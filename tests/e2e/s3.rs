@@ -630,3 +630,38 @@ jobs:
     assert_eq!(item["status"], "success", "{item}");
     assert!(!flow.exists(".flow/transfers") || flow.list(".flow/transfers").is_empty());
 }
+
+#[test]
+fn keys_and_endpoint_may_come_from_the_profile_files() {
+    let Some(server) = server() else { return };
+    let drops = bucket("drops");
+    fill_landing(&server, &drops);
+    let flow = Flow::new()
+        .yaml(&mixed_yaml(&drops))
+        .job("jobs/copy.sh", "")
+        .file(
+            "aws/credentials",
+            &format!(
+                "[default]\naws_access_key_id = wrong\n\n[tests]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                server.access_key, server.secret
+            ),
+        )
+        .file(
+            "aws/config",
+            &format!(
+                "[profile tests]\nregion = {}\nendpoint_url = {}\n",
+                server.region, server.endpoint
+            ),
+        );
+    let credentials = flow.path("aws/credentials").display().to_string();
+    let config = flow.path("aws/config").display().to_string();
+    let flow = flow
+        .env("AWS_PROFILE", "tests")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", &config);
+    let mut seen = String::new();
+    let pass = run(&flow, &["run"], &mut seen);
+    pass.assert_code(0);
+    assert_eq!(flow.calls().len(), HOURS.len(), "{}", pass.stderr);
+    assert!(!seen.contains(&server.secret));
+}

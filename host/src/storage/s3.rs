@@ -6,8 +6,9 @@
 //! on first use and kept for the process, drives every request, and each
 //! call here blocks its caller until done (`block_on`), so a flow without
 //! `s3://` patterns never starts one. Endpoint and credentials come only
-//! from the standard `AWS_*` variables (`AmazonS3Builder::from_env`); no
-//! error, log line or status ever carries the secret key.
+//! from the standard `AWS_*` variables (`AmazonS3Builder::from_env`) and
+//! the AWS profile files (`profile.rs`); no error, log line or status ever
+//! carries the secret key.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +24,8 @@ use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt as _, PutPayload, RetryConfig,
     WriteMultipart,
 };
+
+use super::profile::Profile;
 
 /// Files up to this size go up in one PUT; larger ones in parts.
 pub(crate) const MULTIPART_ABOVE: u64 = 16 * 1024 * 1024;
@@ -208,14 +211,40 @@ impl S3 {
     }
 }
 
-/// The client for `bucket` from the standard variables. Retries are few
-/// and short, so an endpoint that does not answer fails the pass's
-/// requests within seconds, not minutes; a plain `http://` endpoint (a
-/// server on loopback) is allowed as the AWS CLI allows it.
+/// The client for `bucket` from the standard variables, then the profile
+/// files for what they leave unset. Retries are few and short, so an
+/// endpoint that does not answer fails the pass's requests within seconds,
+/// not minutes; a plain `http://` endpoint (a server on loopback) is
+/// allowed as the AWS CLI allows it.
 fn builder(bucket: &str) -> AmazonS3Builder {
-    let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok());
+    let set = |names: &[&str]| names.iter().find_map(|name| std::env::var(name).ok());
+    let profile = Profile::from_files();
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if set(&["AWS_ACCESS_KEY_ID"]).is_none()
+        && let (Some(key), Some(secret)) = (
+            profile.get("aws_access_key_id"),
+            profile.get("aws_secret_access_key"),
+        )
+    {
+        builder = builder
+            .with_access_key_id(key)
+            .with_secret_access_key(secret);
+        if let Some(token) = profile.get("aws_session_token") {
+            builder = builder.with_token(token);
+        }
+    }
+    if set(&["AWS_REGION", "AWS_DEFAULT_REGION"]).is_none()
+        && let Some(region) = profile.get("region")
+    {
+        builder = builder.with_region(region);
+    }
+    let mut endpoint = set(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]);
+    if endpoint.is_none()
+        && let Some(url) = profile.get("endpoint_url")
+    {
+        builder = builder.with_endpoint(url);
+        endpoint = Some(url.to_owned());
+    }
     let plain_http = endpoint.is_some_and(|url| url.starts_with("http://"));
     let retry = RetryConfig {
         backoff: BackoffConfig::default(),
@@ -226,10 +255,7 @@ fn builder(bucket: &str) -> AmazonS3Builder {
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout(Duration::from_secs(300))
         .with_allow_http(plain_http);
-    AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .with_retry(retry)
-        .with_client_options(options)
+    builder.with_retry(retry).with_client_options(options)
 }
 
 /// Sends the file at `source` in parts; a failed part aborts the upload,
