@@ -248,8 +248,9 @@ fn builder(bucket: &str) -> AmazonS3Builder {
     let plain_http = endpoint.is_some_and(|url| url.starts_with("http://"));
     let retry = RetryConfig {
         backoff: BackoffConfig::default(),
-        max_retries: 2,
-        retry_timeout: Duration::from_secs(10),
+        // a busy server answers 500 or 503 now and then: worth a few tries
+        max_retries: 5,
+        retry_timeout: Duration::from_secs(30),
     };
     let options = ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
@@ -409,11 +410,12 @@ fn hint(bucket: &str, detail: &str) -> String {
         "connect",
         "dns",
         "timed out",
-        "timeout",
         "error sending request",
         "connection",
     ]) {
         "check AWS_ENDPOINT_URL and that the server answers there".into()
+    } else if any(&["500 internal", "502 bad", "503 service", "504 gateway"]) {
+        "the server failed the request (a 5xx answer): check its health and its log; the item is tried again on the next pass".into()
     } else if any(&["404", "not found"]) {
         format!("check that the object exists in bucket `{bucket}`")
     } else {
@@ -432,6 +434,9 @@ mod tests {
         assert!(
             hint("b", "error sending request: connection refused").contains("AWS_ENDPOINT_URL")
         );
+        let busy =
+            "after 2 retries, max_retries: 2, retry_timeout: 10s - 500 internal server error";
+        assert!(hint("b", busy).contains("5xx"));
         assert_eq!(unquote(Some("\"abc-2\"")), "abc-2");
         assert_eq!(
             without_xml(
