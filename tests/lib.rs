@@ -132,6 +132,9 @@ impl Output {
 /// A temporary flow folder.
 pub struct Flow {
     dir: tempfile::TempDir,
+    /// Variables every `flow` command of this flow gets (such as the
+    /// `AWS_*` settings of a test's S3 server).
+    env: Vec<(String, String)>,
 }
 
 impl Default for Flow {
@@ -147,7 +150,16 @@ impl Flow {
                 .prefix("flow-e2e-")
                 .tempdir()
                 .expect("create a temporary folder"),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets `name` to `value` for every `flow` command run on this flow.
+    #[must_use]
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.retain(|(known, _)| known != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -230,6 +242,7 @@ impl Flow {
             .current_dir(self.root())
             .env_remove("FLOW_DIR")
             .env("FLOW_LOG", "info")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null());
         command
     }

@@ -106,8 +106,13 @@ pub fn main() -> i32 {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLOW_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("FLOW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // object_store tells of every retry at info; the host reports the end
+    let asked_for_it = std::env::var("FLOW_LOG").is_ok_and(|text| text.contains("object_store"));
+    if let (false, Ok(quiet)) = (asked_for_it, "object_store=warn".parse()) {
+        filter = filter.add_directive(quiet);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -162,6 +167,7 @@ impl Cli {
                     &Default::default(),
                     plan::Keep::Every,
                 );
+                scan.report_failures();
                 emit(plan::render(&config, &plan));
                 Ok(exit::SUCCESS)
             }
@@ -296,7 +302,7 @@ fn report_pass(config: &Config, summary: &Summary, shutdown: &Shutdown) -> i32 {
     if let Some(signal) = shutdown.signal() {
         return exit::SIGNAL_BASE + signal as i32;
     }
-    if summary.failed > 0 {
+    if summary.failed > 0 || summary.unreachable > 0 {
         exit::ITEMS_FAILED
     } else {
         exit::SUCCESS

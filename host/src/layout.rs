@@ -1,10 +1,15 @@
 //! Every path the host itself makes in a flow folder: the state database,
 //! the run lock and the run logs under `<flow>/.flow/`, and the hidden
-//! staging area inside each target root where jobs write.
+//! staging area inside each target root where jobs write. A run whose
+//! files live in a bucket has a folder of its own under
+//! `.flow/transfers/`: its downloaded inputs, and the staging file of an
+//! `s3://` target.
 //!
 //! Only names paths; creating and reading them is the callers' business.
 
 use std::path::{Path, PathBuf};
+
+use crate::storage::is_remote;
 
 /// The hidden folder inside a target root where jobs write.
 pub(crate) const STAGING: &str = ".flow-staging";
@@ -71,17 +76,43 @@ impl Layout {
         walk(&self.dot)
     }
 
-    /// The staging area of a target root (relative to the flow folder).
+    /// The staging area of a target root (relative to the flow folder);
+    /// for a bucket, the transfers folder.
     pub(crate) fn staging_area(&self, target_root: &str) -> PathBuf {
+        if is_remote(target_root) {
+            return self.transfers();
+        }
         self.flow.join(target_root).join(STAGING)
     }
 
     /// Where run `id` writes a target named `file_name`: the run id keeps
     /// concurrent attempts apart; the name keeps the extension, from which
-    /// jobs choose the output format.
+    /// jobs choose the output format. An `s3://` target is staged in the
+    /// run's transfer folder, from where it is uploaded.
     pub(crate) fn staging(&self, target_root: &str, id: i64, file_name: &str) -> PathBuf {
+        if is_remote(target_root) {
+            return self.transfer(id).join("output").join(file_name);
+        }
         self.staging_area(target_root)
             .join(format!("{id}-{file_name}"))
+    }
+
+    /// Every run's transfer folder is in here: whatever is in it when no
+    /// run is live is a leftover.
+    pub(crate) fn transfers(&self) -> PathBuf {
+        self.dot.join("transfers")
+    }
+
+    /// Run `id`'s own transfer folder.
+    pub(crate) fn transfer(&self, id: i64) -> PathBuf {
+        self.transfers().join(id.to_string())
+    }
+
+    /// Where run `id` downloads its input `role` named `file_name`: one
+    /// folder per role keeps two inputs of the same name apart, and the
+    /// name keeps the extension jobs read the format from.
+    pub(crate) fn download(&self, id: i64, role: &str, file_name: &str) -> PathBuf {
+        self.transfer(id).join("input").join(role).join(file_name)
     }
 }
 
@@ -103,5 +134,17 @@ mod tests {
             Path::new("/f/out/.flow-staging/7-a.csv")
         );
         assert_eq!(layout.staging_area(""), Path::new("/f/.flow-staging"));
+        assert_eq!(
+            layout.staging("s3://b/out", 7, "a.csv"),
+            Path::new("/f/.flow/transfers/7/output/a.csv")
+        );
+        assert_eq!(
+            layout.staging_area("s3://b/out"),
+            Path::new("/f/.flow/transfers")
+        );
+        assert_eq!(
+            layout.download(7, "right", "b.csv"),
+            Path::new("/f/.flow/transfers/7/input/right/b.csv")
+        );
     }
 }

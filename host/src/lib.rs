@@ -25,4 +25,6 @@ mod serve;
 mod signals;
 mod state;
 mod status;
+mod storage;
+mod transfer;
 mod watch;

@@ -4,6 +4,10 @@
 //! A pattern is a literal root (the leading folders without wildcards) and
 //! the segments below it; a wildcard binds a non-empty part of one segment,
 //! never a `/`. Knows nothing of YAML, folders on disk or state.
+//!
+//! A pattern in object storage, `s3://BUCKET/PREFIX/...`, has the same
+//! shape: its root is `s3://BUCKET` and the literal part of the key; the
+//! bucket itself must be a valid, literal bucket name.
 
 use std::sync::Arc;
 
@@ -35,6 +39,20 @@ impl Bindings {
 
 /// The wildcard a folder source binds: the whole file name.
 pub(crate) const FILE_WILDCARD: &str = "file";
+
+/// How a path in an S3-compatible bucket begins.
+pub(crate) const S3_SCHEME: &str = "s3://";
+
+/// Where the endpoint and keys come from, for the hints of bucket errors.
+const S3_SETTINGS: &str = "the endpoint and keys come from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, \
+     AWS_SECRET_ACCESS_KEY and AWS_REGION (or ~/.aws), never from flow.yaml";
+
+/// The bucket and the key of a path in object storage (`s3://bucket/key`),
+/// `None` for a local path.
+pub(crate) fn s3_location(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(S3_SCHEME)?;
+    Some(rest.split_once('/').unwrap_or((rest, "")))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
@@ -215,6 +233,9 @@ impl Pattern {
     /// Parses `root/segment/...`. Text without wildcards is a folder: its
     /// items are the files directly in it, named by `{file}`.
     pub(crate) fn parse(text: &str) -> Result<Self, PatternError> {
+        if text.starts_with(S3_SCHEME) {
+            check_s3(text)?;
+        }
         let trimmed = text.trim_end_matches('/');
         if !trimmed.contains('{') {
             return Ok(Self {
@@ -326,6 +347,67 @@ fn check_segment(part: &str, offset: usize) -> Result<(), PatternError> {
         });
     }
     Ok(())
+}
+
+/// An `s3://` pattern names a literal, valid bucket, and its key has no
+/// empty, `.` or `..` segment (a server would store `a//b` as `a/b`).
+fn check_s3(text: &str) -> Result<(), PatternError> {
+    let Some((bucket, key)) = s3_location(text) else {
+        return Ok(());
+    };
+    let at = S3_SCHEME.len();
+    if bucket.contains('{') {
+        return Err(PatternError {
+            offset: at,
+            len: bucket.len(),
+            message: "the bucket of an `s3://` pattern cannot hold a wildcard".into(),
+            hint: format!(
+                "name the bucket itself and put wildcards in the key, as in \
+                 `s3://drops/landing/{{name}}.csv`; {S3_SETTINGS}"
+            ),
+        });
+    }
+    if let Some(why) = bucket_name_problem(bucket) {
+        return Err(PatternError {
+            offset: at,
+            len: bucket.len().max(1),
+            message: format!("`{bucket}` is not a valid bucket name: {why}"),
+            hint: format!(
+                "a bucket name is 3 to 63 lowercase letters, digits, `-` and `.`, \
+                 beginning and ending with a letter or digit; {S3_SETTINGS}"
+            ),
+        });
+    }
+    let mut offset = at + bucket.len() + 1;
+    let key = key.trim_end_matches('/');
+    for part in key.split('/').filter(|_| !key.is_empty()) {
+        check_segment(part, offset)?;
+        offset += part.len() + 1;
+    }
+    Ok(())
+}
+
+/// What is wrong with a bucket name, by the rules S3 sets for new buckets.
+fn bucket_name_problem(bucket: &str) -> Option<&'static str> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let looks_like_ip = bucket.split('.').count() == 4
+        && bucket
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()));
+    if !(3..=63).contains(&bucket.len()) {
+        Some("it must be 3 to 63 characters long")
+    } else if !bucket.chars().all(allowed) {
+        Some("only lowercase letters, digits, `-` and `.` are allowed")
+    } else if !edge(bucket.chars().next()) || !edge(bucket.chars().last()) {
+        Some("it must begin and end with a letter or digit")
+    } else if bucket.contains("..") {
+        Some("two dots cannot follow each other")
+    } else if looks_like_ip {
+        Some("it cannot look like an IP address")
+    } else {
+        None
+    }
 }
 
 fn normalize_folder(folder: &str) -> String {
@@ -448,5 +530,52 @@ mod tests {
         assert!(Pattern::parse("out/{day}//x.csv").is_err());
         assert!(Pattern::parse("{a}{b}").is_err());
         assert_eq!(Pattern::parse("{day}/x.csv").expect("valid").root, "");
+    }
+
+    #[test]
+    fn s3_patterns_keep_the_bucket_and_literal_prefix_as_root() {
+        let pattern =
+            Pattern::parse("s3://drops/landing/{yyyy}/{mm}/{dd}/{HH}/{name}.csv").expect("valid");
+        assert_eq!(pattern.root, "s3://drops/landing");
+        let path = "s3://drops/landing/2026/11/30/23/part-1.csv";
+        let bindings = pattern.match_path(path).expect("matches");
+        assert_eq!(bindings.get("HH").expect("HH bound"), "23");
+        assert_eq!(pattern.below_root(path), Some("2026/11/30/23/part-1.csv"));
+        assert_eq!(
+            s3_location(path),
+            Some(("drops", "landing/2026/11/30/23/part-1.csv"))
+        );
+        assert_eq!(s3_location("landing/a.csv"), None);
+        let folder = Pattern::parse("s3://drops").expect("a bucket is a folder");
+        assert_eq!(folder.root, "s3://drops");
+        assert!(folder.match_path("s3://drops/a.csv").is_some());
+        let target = Pattern::parse_target("s3://out-1/x/", &pattern).expect("valid");
+        assert_eq!(
+            target.render(&bindings),
+            "s3://out-1/x/2026/11/30/23/part-1.csv"
+        );
+    }
+
+    #[test]
+    fn s3_buckets_must_be_literal_and_well_named() {
+        let error = Pattern::parse("s3://{bucket}/a/{name}.csv").expect_err("wildcard");
+        assert_eq!((error.offset, error.len), (5, 8));
+        assert!(error.message.contains("cannot hold a wildcard"));
+        assert!(error.hint.contains("AWS_ENDPOINT_URL"));
+        for bad in [
+            "s3://Drops/a",
+            "s3://ab/a",
+            "s3://-ab/a",
+            "s3://a..b/a",
+            "s3://10.0.0.1/a",
+            "s3:///a",
+        ] {
+            let error = Pattern::parse(bad).expect_err(bad);
+            assert_eq!(error.offset, 5, "{bad}");
+            assert!(error.message.contains("not a valid bucket name"), "{bad}");
+        }
+        let error = Pattern::parse("s3://drops/a//{name}.csv").expect_err("empty segment");
+        assert_eq!(error.offset, 13);
+        assert!(Pattern::parse("s3://my.drops-1/a").is_ok());
     }
 }

@@ -77,6 +77,8 @@ pub(crate) enum Decision {
     GaveUp {
         attempts: u32,
     },
+    /// A bucket it reads or writes could not be listed in this pass: why.
+    Unreachable(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +142,12 @@ impl Known {
         self.records.iter()
     }
 
+    /// The ids of the items recorded for `job`.
+    pub(crate) fn items_of<'a>(&'a self, job: &'a str) -> impl Iterator<Item = &'a str> {
+        let records = self.records.iter().filter(move |record| record.job == job);
+        records.map(|record| record.item.as_str())
+    }
+
     /// Takes in what a run just recorded.
     pub(crate) fn update(&mut self, record: ItemRecord) {
         if let (Some(produced), Some(meta)) = (self.produced.get_mut(), produced_meta(&record)) {
@@ -163,7 +171,11 @@ impl Known {
 
 fn produced_meta(record: &ItemRecord) -> Option<FileMeta> {
     let (size, mtime_ns) = record.produced?;
-    Some(FileMeta { size, mtime_ns })
+    Some(FileMeta {
+        size,
+        mtime_ns,
+        etag: None,
+    })
 }
 
 /// Targets that items planned to run will write in this pass, with the
@@ -201,7 +213,7 @@ pub(crate) fn plan(
     let mut plan = Plan::default();
     scan.prefetch(&roots(config));
     for (index, job) in config.jobs.iter().enumerate() {
-        let items = bind(index, job, scan, &plan.pending);
+        let items = bind(index, job, scan, known, &plan.pending);
         scan.prefetch(&folders_of(&items));
         for item in items {
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
@@ -263,9 +275,10 @@ pub(crate) fn roots(config: &Config) -> Vec<String> {
     roots
 }
 
-/// The items of `job`: every source file present, and every target an
-/// upstream job writes in this pass that the source pattern matches.
-fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item> {
+/// The items of `job`: every source file present, every target an
+/// upstream job writes in this pass that the source pattern matches, and,
+/// when the source's bucket could not be listed, the items recorded.
+fn bind(index: usize, job: &Job, scan: &mut Scan, known: &Known, pending: &Pending) -> Vec<Item> {
     let mut bound: Vec<(String, Bindings)> = scan
         .sources(&job.source)
         .into_iter()
@@ -283,8 +296,16 @@ fn bind(index: usize, job: &Job, scan: &mut Scan, pending: &Pending) -> Vec<Item
             bound.push((id.to_owned(), bindings));
         }
     }
-    // a file present and a target about to be written can be the same item,
-    // bound alike, since by the same pattern to the same path
+    if scan.unreachable(&job.source.root).is_some() {
+        for id in known.items_of(&job.name) {
+            let path = format!("{}/{id}", job.source.root);
+            if let Some(bindings) = job.source.match_path(&path) {
+                bound.push((id.to_owned(), bindings));
+            }
+        }
+    }
+    // a file present, a target about to be written and a recorded item can
+    // be the same item, bound alike, since by the same pattern to one path
     bound.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     bound.dedup_by(|later, first| later.0 == first.0);
     let mut path = String::new();
@@ -348,8 +369,9 @@ pub(crate) fn decide_item(
             .is_some_and(|record| fingerprint_is(&record.inputs, &item.inputs, &metas)),
         record,
     };
-    let decision =
-        waiting(&facts, &item, config, known, pending, now_ns).unwrap_or_else(|| to_do(&facts));
+    let decision = unreachable(&item, scan)
+        .or_else(|| waiting(&facts, &item, config, known, pending, now_ns))
+        .unwrap_or_else(|| to_do(&facts));
     Planned {
         newest_input_ns: newest(&metas),
         item,
@@ -372,6 +394,18 @@ impl Facts<'_> {
     fn rerun(&self) -> bool {
         self.record.is_some_and(|record| record.rerun)
     }
+}
+
+/// The listing error of a bucket the item reads or writes, if one failed:
+/// nothing is known of its objects in this pass.
+fn unreachable(item: &Item, scan: &Scan) -> Option<Decision> {
+    let error = item
+        .inputs
+        .iter()
+        .map(|(_, path)| path)
+        .chain(std::iter::once(&item.target))
+        .find_map(|path| scan.unreachable(path))?;
+    Some(Decision::Unreachable(error.to_string()))
 }
 
 /// Why the item cannot be decided on its inputs yet, if it cannot.
@@ -412,7 +446,9 @@ fn waiting(
             let meta = (*meta)?;
             let ours = known.produced(path) == Some(meta);
             let young = now_ns.saturating_sub(meta.mtime_ns) < settle_ns;
-            (young && !ours).then(|| path.clone())
+            // an object appears whole when its upload completes: nothing to wait for
+            let whole = meta.etag.is_some();
+            (young && !ours && !whole).then(|| path.clone())
         })
         .collect();
     (!unsettled.is_empty()).then_some(Decision::Settling(unsettled))
@@ -487,18 +523,28 @@ fn newest(metas: &[Option<FileMeta>]) -> i64 {
 }
 
 /// `role=path:size:mtime` per input, joined by `;`: what a run records and
-/// a later plan compares.
+/// a later plan compares. An object has `etag=HASH` instead of its mtime:
+/// the same content uploaded again is no change.
 fn write_fingerprint(
     out: &mut impl fmt::Write,
     inputs: &[(String, String)],
     metas: &[Option<FileMeta>],
 ) -> fmt::Result {
     for (index, ((role, path), meta)) in inputs.iter().zip(metas).enumerate() {
-        let (size, mtime) = meta.map_or((0, 0), |meta| (meta.size, meta.mtime_ns));
         if index > 0 {
             out.write_char(';')?;
         }
-        write!(out, "{role}={path}:{size}:{mtime}")?;
+        match meta {
+            Some(FileMeta {
+                size,
+                etag: Some(etag),
+                ..
+            }) => write!(out, "{role}={path}:{size}:etag={etag:016x}")?,
+            _ => {
+                let (size, mtime) = meta.map_or((0, 0), |meta| (meta.size, meta.mtime_ns));
+                write!(out, "{role}={path}:{size}:{mtime}")?;
+            }
+        }
     }
     Ok(())
 }
@@ -586,6 +632,7 @@ fn plan_line(job: &str, entry: &Planned) -> (Kind, Option<String>) {
         Decision::MissingInput(path) => {
             (Kind::Wait, format!("wait {job} {id}: missing input {path}"))
         }
+        Decision::Unreachable(why) => (Kind::Wait, format!("wait {job} {id}: {why}")),
         Decision::GaveUp { attempts } => (
             Kind::Error,
             format!(

@@ -6,7 +6,9 @@
 //! module) runs passes when something changed.
 //!
 //! The only place where plan, executor and state meet; holds no SQL and
-//! spawns nothing itself.
+//! spawns nothing itself. A run with files in a bucket has its inputs
+//! downloaded before it starts and its target uploaded before its success
+//! is recorded (`transfer.rs`), on the run's own worker thread.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -28,6 +30,9 @@ use crate::plan::{self, Decision, Item, Known, Pending, Planned, Reason};
 use crate::scan::{FileMeta, Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
 use crate::state::{NewRun, RunEnd, State};
+use crate::storage::is_remote;
+use crate::storage::s3::S3Error;
+use crate::transfer::Transfers;
 
 /// What one pass did.
 #[derive(Debug, Default)]
@@ -39,6 +44,8 @@ pub(crate) struct Summary {
     pub(crate) interrupted: usize,
     /// Items left in error after using up their attempts (not run this pass).
     pub(crate) gave_up: usize,
+    /// Buckets that could not be listed: their items were left alone.
+    pub(crate) unreachable: usize,
 }
 
 impl Summary {
@@ -224,11 +231,14 @@ struct Started {
     log: PathBuf,
     staging: PathBuf,
     clock: Instant,
+    transfers: Transfers,
 }
 
 struct Ended {
     started: Started,
     facts: Facts,
+    /// The upload of an `s3://` target after a success.
+    uploaded: Option<Result<FileMeta, S3Error>>,
 }
 
 impl Pass<'_> {
@@ -256,6 +266,7 @@ impl Pass<'_> {
             );
             // counted in the first plan only: later rounds see the same items
             if self.ran.is_empty() {
+                self.summary.unreachable = scan.report_failures();
                 self.summary.gave_up = plan
                     .items
                     .iter()
@@ -292,9 +303,10 @@ impl Pass<'_> {
                     let (done, executor, shutdown) = (done.clone(), self.executor, self.shutdown);
                     let limits = self.limits(&self.config.jobs[board.entries[index].item.job]);
                     scope.spawn(move || {
-                        let facts = exec::execute(executor, &launch, limits, shutdown);
+                        let ended =
+                            run_with_transfers(executor, &launch, limits, shutdown, started);
                         // the receiver lives until every worker is done
-                        let _ = done.send(Ended { started, facts });
+                        let _ = done.send(ended);
                     });
                 }
                 if in_flight == 0 {
@@ -332,6 +344,8 @@ impl Pass<'_> {
         for folder in [&staging_area, &logs] {
             create_dir(folder)?;
         }
+        let remote_io =
+            is_remote(&item.target) || item.inputs.iter().any(|(_, path)| is_remote(path));
         let id = self.state.begin_run(&NewRun {
             job: &job.name,
             item: &item.id,
@@ -346,9 +360,13 @@ impl Pass<'_> {
         self.state.set_run_paths(id, &log, &staging)?;
         self.ran.insert((item.job, item.id.clone()));
         let dir = &self.config.dir.path;
+        let (transfers, inputs) = self.local_inputs(item, id);
+        if remote_io && let Some(parent) = staging.parent() {
+            create_dir(parent)?;
+        }
         let launch = Launch {
             program: job.program.clone(),
-            args: arguments(job, planned, dir, &staging),
+            args: arguments(job, &inputs, &staging),
             env: vec![
                 ("FLOW_JOB", job.name.clone().into()),
                 ("FLOW_ITEM", item.id.clone().into()),
@@ -366,18 +384,47 @@ impl Pass<'_> {
             log,
             staging,
             clock: Instant::now(),
+            transfers,
         };
         Ok((started, launch))
+    }
+
+    /// The paths the job reads its inputs from, a download in the run's
+    /// transfer folder for each `s3://` input, and the transfers to make.
+    fn local_inputs(&self, item: &Item, run: i64) -> (Transfers, Vec<(String, PathBuf)>) {
+        let mut transfers = Transfers::new(self.layout.transfer(run));
+        let dir = &self.config.dir.path;
+        let inputs = item
+            .inputs
+            .iter()
+            .map(|(role, path)| {
+                if is_remote(path) {
+                    let local = self.layout.download(run, role, crate::scan::split(path).1);
+                    transfers.download(path, local.clone());
+                    (role.clone(), local)
+                } else {
+                    (role.clone(), dir.join(path))
+                }
+            })
+            .collect();
+        if is_remote(&item.target) {
+            transfers.upload_to(&item.target);
+        }
+        (transfers, inputs)
     }
 
     /// Judges a run's end, promotes or discards its output, records it, and
     /// decides again the items that waited for its target.
     fn finish(&mut self, board: &mut Board, scan: &mut Scan, ended: Ended) -> Result<(), Error> {
-        let Ended { started, facts } = ended;
+        let Ended {
+            started,
+            facts,
+            uploaded,
+        } = ended;
         let item = board.entries[started.index].item.clone();
         let job = &self.config.jobs[item.job];
         board.running[item.job] -= 1;
-        let target = self.config.dir.path.join(&item.target);
+        let target = located(&self.config.dir.path, &item.target);
         let mut outcome = outcome::classify(&facts, started.staging.is_file());
         note(
             &started.log,
@@ -385,17 +432,23 @@ impl Pass<'_> {
         );
         let mut produced = None;
         if outcome == Outcome::Success {
-            match promote(&started.staging, &target) {
+            let placed = match uploaded {
+                Some(upload) => upload.map(Some).map_err(|error| error.to_string()),
+                None => promote(&started.staging, &target).map_err(|error| {
+                    format!("could not move the output to {}: {error}", target.display())
+                }),
+            };
+            match placed {
                 Ok(meta) => produced = meta,
-                Err(error) => {
-                    let line =
-                        format!("could not move the output to {}: {error}", target.display());
+                Err(line) => {
                     note(&started.log, &line);
+                    tracing::error!(job = %job.name, item = %item.id, run = started.run, "{line}");
                     outcome = Outcome::Failed;
                 }
             }
         }
         discard(&started.staging);
+        started.transfers.clean();
         let duration = started.clock.elapsed();
         let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
         self.state.finish_run(
@@ -440,7 +493,7 @@ impl Pass<'_> {
             _ => return Ok(()),
         };
         let Some(hook) = hook else { return Ok(()) };
-        let target = self.config.dir.path.join(&item.target);
+        let target = located(&self.config.dir.path, &item.target);
         let ended = hooks::Ended {
             job: &job.name,
             item: &item.id,
@@ -508,12 +561,63 @@ fn create_dir(folder: &Path) -> Result<(), Error> {
     })
 }
 
+/// Downloads a run's `s3://` inputs, runs it, and uploads its `s3://`
+/// target if it succeeded. A failed download means the job never starts:
+/// nothing partial is ever handed to a job.
+fn run_with_transfers(
+    executor: &dyn Executor,
+    launch: &Launch,
+    limits: Limits,
+    shutdown: &Shutdown,
+    started: Started,
+) -> Ended {
+    if let Err(error) = started.transfers.fetch() {
+        tracing::error!(run = started.run, "{error}");
+        // the log is made here, since the job that would make it never starts
+        let _ = std::fs::File::create(&started.log);
+        let facts = Facts {
+            end: crate::outcome::End::NotStarted(error.to_string()),
+            timed_out: false,
+            stopped: false,
+            signal_sent: None,
+        };
+        return Ended {
+            started,
+            facts,
+            uploaded: None,
+        };
+    }
+    let facts = exec::execute(executor, launch, limits, shutdown);
+    let succeeded = outcome::classify(&facts, started.staging.is_file()) == Outcome::Success;
+    let uploaded = if succeeded && started.transfers.uploads() {
+        note(&started.log, "uploading the output");
+        started.transfers.send(&started.staging)
+    } else {
+        None
+    };
+    Ended {
+        started,
+        facts,
+        uploaded,
+    }
+}
+
+/// Where a path of the flow is: a file below the flow folder, or an
+/// object's `s3://` URL as it is.
+fn located(dir: &Path, path: &str) -> PathBuf {
+    if is_remote(path) {
+        PathBuf::from(path)
+    } else {
+        dir.join(path)
+    }
+}
+
 /// `--input <source> [--<name> <input>]... --output <staging> [--<arg> <value>]...`
-fn arguments(job: &Job, planned: &Planned, dir: &Path, staging: &Path) -> Vec<OsString> {
+fn arguments(job: &Job, inputs: &[(String, PathBuf)], staging: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
-    for (role, path) in &planned.item.inputs {
+    for (role, path) in inputs {
         args.push(format!("--{role}").into());
-        args.push(dir.join(path).into_os_string());
+        args.push(path.as_os_str().to_owned());
     }
     args.push("--output".into());
     args.push(staging.as_os_str().to_owned());
@@ -574,7 +678,15 @@ fn recover(config: &Config, layout: &Layout, state: &State) -> Result<(), Error>
         );
         tracing::warn!(job = %run.job, item = %run.item, run = run.id, "found a run interrupted by a stopped flow; it will be redone");
     }
-    // anything still staged is a leftover of a dead run: no run is live now
+    // anything still staged or downloaded is a leftover of a dead run: no
+    // run is live now
+    match std::fs::remove_dir_all(layout.transfers()) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            tracing::warn!(path = %layout.transfers().display(), %error, "could not remove leftover downloads")
+        }
+    }
     for job in &config.jobs {
         let Ok(entries) = std::fs::read_dir(layout.staging_area(&job.target.root)) else {
             continue;

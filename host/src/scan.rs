@@ -5,6 +5,13 @@
 //! Only names, sizes and mtimes are read: the host never opens a data file.
 //! A folder is listed on first use, so a branch whose literal part does not
 //! match is never listed. Names starting with `.` are skipped at every level.
+//!
+//! A folder in a bucket (`s3://BUCKET/PREFIX`) is listed differently: the
+//! first folder of a bucket the pass asks for, mostly a pattern's root, is
+//! listed once, recursively (one ListObjectsV2 with that prefix, all its
+//! pages), and every folder below it is filled from that one listing. A
+//! bucket that cannot be listed is remembered with its error, and the
+//! planner leaves the items that touch it alone for this pass.
 
 use std::collections::BTreeSet;
 use std::fs::DirEntry;
@@ -14,12 +21,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use foldhash::{HashMap, HashMapExt};
 
 use crate::pattern::{Bindings, Pattern};
+use crate::storage::s3::{Object, S3, S3Error};
+use crate::storage::{is_remote, s3_location};
 
-/// Size and modification time: how the host tells a file changed.
+/// Size and modification time: how the host tells a file changed; for an
+/// object in a bucket, its size and ETag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FileMeta {
     pub(crate) size: u64,
     pub(crate) mtime_ns: i64,
+    /// An object's ETag, hashed (FNV-1a, the same in every build) to keep
+    /// this a small `Copy` value; `None` for a local file.
+    pub(crate) etag: Option<u64>,
 }
 
 impl FileMeta {
@@ -31,8 +44,27 @@ impl FileMeta {
         meta.is_file().then(|| Self {
             size: meta.len(),
             mtime_ns: meta.modified().map_or(0, nanos_since_epoch),
+            etag: None,
         })
     }
+
+    /// An object's meta: objects appear whole, so its ETag stands for its
+    /// content and its mtime only orders it.
+    pub(crate) fn of_object(object: &Object) -> Self {
+        Self {
+            size: object.size,
+            mtime_ns: object.modified_ns,
+            etag: Some(fnv1a(object.etag.as_bytes())),
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a hash that never changes between builds or versions,
+/// as a fingerprint stored in the state must not.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 pub(crate) fn nanos_since_epoch(time: SystemTime) -> i64 {
@@ -64,6 +96,11 @@ pub(crate) struct Found {
 pub(crate) struct Scan {
     base: PathBuf,
     listings: HashMap<String, Listing>,
+    /// Bucket folders listed recursively in this pass: every folder below
+    /// one is in `listings` already, or empty.
+    listed_remote: Vec<String>,
+    /// Bucket folders whose listing failed, with the error.
+    unreachable: Vec<(String, S3Error)>,
 }
 
 impl Scan {
@@ -71,6 +108,108 @@ impl Scan {
         Self {
             base: base.to_path_buf(),
             listings: HashMap::new(),
+            listed_remote: Vec::new(),
+            unreachable: Vec::new(),
+        }
+    }
+
+    /// The listing error of the bucket folder `path` lies in, if its
+    /// listing failed in this pass.
+    pub(crate) fn unreachable(&self, path: &str) -> Option<&S3Error> {
+        self.unreachable
+            .iter()
+            .find(|(folder, _)| inside(path, folder))
+            .map(|(_, error)| error)
+    }
+
+    /// Every bucket listing that failed in this pass.
+    pub(crate) fn failures(&self) -> impl Iterator<Item = &S3Error> {
+        self.unreachable.iter().map(|(_, error)| error)
+    }
+
+    /// Logs each failed bucket listing as an error; returns how many.
+    pub(crate) fn report_failures(&self) -> usize {
+        for error in self.failures() {
+            tracing::error!("{error}; its items wait for the next pass");
+        }
+        self.unreachable.len()
+    }
+
+    /// Lists the bucket folder `folder` recursively, once, unless a folder
+    /// above it was: then it is known already, or it has nothing in it.
+    fn list_remote(&mut self, folder: &str) {
+        if self.listed_remote.iter().any(|root| inside(folder, root)) {
+            self.listings.entry(folder.to_owned()).or_default();
+            return;
+        }
+        self.listed_remote.push(folder.to_owned());
+        self.listings.entry(folder.to_owned()).or_default();
+        let Some((bucket, prefix)) = s3_location(folder) else {
+            return;
+        };
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let listed = S3::shared(bucket).and_then(|s3| s3.list(bucket, &prefix));
+        match listed {
+            Ok(objects) => self.fill_from_objects(folder, &prefix, &objects),
+            Err(error) => self.unreachable.push((folder.to_owned(), error)),
+        }
+    }
+
+    /// Files and folders below `folder` from the keys of one listing;
+    /// names starting with `.` in any segment and "folder" placeholder
+    /// keys are not files. A placeholder is an empty object whose key ends
+    /// in `/`, a `/` object_store drops: so an empty object is never a
+    /// file (it carries no data a job could read), and neither is a name
+    /// that is also a folder.
+    fn fill_from_objects(&mut self, folder: &str, prefix: &str, objects: &[Object]) {
+        for object in objects.iter().filter(|object| object.size > 0) {
+            let Some(below) = object.key.strip_prefix(prefix) else {
+                continue;
+            };
+            let hidden = below
+                .split('/')
+                .any(|part| part.is_empty() || part.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            let path = join(folder, below);
+            let (parent, name) = split(&path);
+            self.add_folders(folder, parent);
+            self.listings
+                .entry(parent.to_owned())
+                .or_default()
+                .files
+                .insert(name.into(), FileMeta::of_object(object));
+        }
+        let below = self
+            .listings
+            .iter_mut()
+            .filter(|(path, _)| inside(path, folder));
+        for (_, listing) in below {
+            let folders = &listing.folders;
+            listing
+                .files
+                .retain(|name, _| !folders.contains(name.as_ref()));
+        }
+    }
+
+    /// Notes `folder` and the folders between it and `root` in their
+    /// parents' listings.
+    fn add_folders(&mut self, root: &str, folder: &str) {
+        let mut child = folder;
+        while child != root && inside(child, root) {
+            let (parent, name) = split(child);
+            self.listings.entry(child.to_owned()).or_default();
+            self.listings
+                .entry(parent.to_owned())
+                .or_default()
+                .folders
+                .insert(name.to_owned());
+            child = parent;
         }
     }
 
@@ -81,6 +220,9 @@ impl Scan {
 
     fn listing(&mut self, folder: &str) -> &Listing {
         // looked up by `&str` first: most lookups find a folder listed already
+        if !self.listings.contains_key(folder) && is_remote(folder) {
+            self.list_remote(folder);
+        }
         if !self.listings.contains_key(folder) {
             let listing = list(&self.base, folder);
             self.listings.insert(folder.to_owned(), listing);
@@ -92,6 +234,11 @@ impl Scan {
     /// once: a listing is mostly one stat per file, time in the kernel that
     /// folders on different CPUs share.
     pub(crate) fn prefetch(&mut self, folders: &[String]) {
+        for folder in folders.iter().filter(|folder| is_remote(folder)) {
+            if !self.listings.contains_key(folder.as_str()) {
+                self.list_remote(folder);
+            }
+        }
         let todo: Vec<&String> = folders
             .iter()
             .filter(|folder| !self.listings.contains_key(folder.as_str()))
@@ -211,6 +358,23 @@ impl Scan {
     /// Notes a file the host just put at `path`, so that later lookups in
     /// this pass see it without listing its folder again.
     pub(crate) fn record_file(&mut self, path: &str, meta: FileMeta) {
+        if let Some(root) = self
+            .listed_remote
+            .iter()
+            .find(|root| inside(path, root))
+            .cloned()
+        {
+            // a new object's folders are known from now on: the bucket
+            // folder above it is not listed again in this pass
+            let (folder, name) = split(path);
+            self.add_folders(&root, folder);
+            self.listings
+                .entry(folder.to_owned())
+                .or_default()
+                .files
+                .insert(name.into(), meta);
+            return;
+        }
         let (folder, name) = split(path);
         if let Some(listing) = self.listings.get_mut(folder) {
             listing.files.insert(name.into(), meta);
@@ -224,6 +388,12 @@ impl Scan {
             child = parent;
         }
     }
+}
+
+/// Whether `path` is `folder` or below it.
+fn inside(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn join(folder: &str, name: &str) -> String {

@@ -406,6 +406,15 @@ fn standing(
             "missing_input",
             format!("waiting for input {path}"),
         ),
+        // nothing is known of its objects now: it stands as it last ended
+        Decision::Unreachable(why) => {
+            let status = match run.map(|run| run.outcome) {
+                Some(Outcome::Success) => Status::Success,
+                Some(outcome) if outcome.counts_as_attempt() => Status::Error,
+                _ => Status::Preliminary,
+            };
+            Standing::new(status, "unreachable", why.clone())
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod operations;
 mod plan;
 mod retry;
 mod run;
+mod s3;
 mod sample_flow;
 mod serve;
 mod status;

@@ -242,3 +242,27 @@ jobs:
     );
     assert_eq!(config.keep, None, "keep: 0 keeps everything");
 }
+
+#[test]
+fn s3_bucket_errors_point_at_the_bucket_and_name_the_aws_variables() {
+    let text = CHAIN.replace("source: in\n", "source: s3://{b}/in/{name}.csv\n");
+    assert_eq!(
+        errors(&text),
+        "error: the bucket of an `s3://` pattern cannot hold a wildcard
+  --> flow.yaml:12:18
+   |
+12 |     source: s3://{b}/in/{name}.csv
+   |                  ^^^
+hint: name the bucket itself and put wildcards in the key, as in `s3://drops/landing/{name}.csv`; \
+the endpoint and keys come from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \
+AWS_REGION (or ~/.aws), never from flow.yaml
+"
+    );
+    let bad = CHAIN.replace("source: in\n", "source: s3://Drops/in\n");
+    assert!(errors(&bad).contains("error: `Drops` is not a valid bucket name"));
+    let good = CHAIN.replace("source: in\n", "source: s3://drops/in\n");
+    assert_eq!(
+        parse(&good).expect("valid").jobs[0].source.root,
+        "s3://drops/in"
+    );
+}

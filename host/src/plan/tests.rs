@@ -306,23 +306,33 @@ jobs:
 fn a_recorded_fingerprint_is_compared_without_being_made() {
     let inputs = [
         ("input".to_owned(), "in/a.csv".to_owned()),
-        ("right".to_owned(), "in/b.csv".to_owned()),
+        ("right".to_owned(), "s3://drops/b.csv".to_owned()),
+        ("left".to_owned(), "in/c.csv".to_owned()),
     ];
     let metas = [
         Some(FileMeta {
             size: 10,
             mtime_ns: 5,
+            etag: None,
+        }),
+        Some(FileMeta {
+            size: 3,
+            mtime_ns: 0,
+            etag: Some(0xab),
         }),
         None,
     ];
     let mut made = String::new();
     write_fingerprint(&mut made, &inputs, &metas).expect("written");
-    assert_eq!(made, "input=in/a.csv:10:5;right=in/b.csv:0:0");
+    assert_eq!(
+        made,
+        "input=in/a.csv:10:5;right=s3://drops/b.csv:3:etag=00000000000000ab;left=in/c.csv:0:0"
+    );
     assert!(fingerprint_is(&made, &inputs, &metas));
     for other in [
         "input=in/a.csv:10:5",
-        "input=in/a.csv:10:5;right=in/b.csv:0:0;",
-        "input=in/a.csv:11:5;right=in/b.csv:0:0",
+        &format!("{made};"),
+        "input=in/a.csv:11:5;right=s3://drops/b.csv:3:etag=00000000000000ab;left=in/c.csv:0:0",
         "",
     ] {
         assert!(!fingerprint_is(other, &inputs, &metas), "{other:?}");

@@ -88,7 +88,8 @@ fn wanted(config: &Config) -> BTreeSet<PathBuf> {
     let mut folders = BTreeSet::from([base.clone()]);
     for job in &config.jobs {
         let reads = std::iter::once(&job.source).chain(job.inputs.iter().map(|(_, input)| input));
-        for pattern in reads {
+        // a bucket sends no events: the interval's rescan finds its objects
+        for pattern in reads.filter(|pattern| !crate::storage::is_remote(&pattern.root)) {
             for folder in scan.reach(pattern) {
                 folders.insert(nearest_existing(base, &folder));
             }
