@@ -44,6 +44,9 @@ pub(crate) struct Summary {
     pub(crate) interrupted: usize,
     /// Items left in error after using up their attempts (not run this pass).
     pub(crate) gave_up: usize,
+    /// The inputs the pass's last plan found settling, relative to the flow
+    /// folder: what a watch wakes up for next.
+    pub(crate) settling: Vec<String>,
     /// Buckets that could not be listed: their items were left alone.
     pub(crate) unreachable: usize,
 }
@@ -145,6 +148,17 @@ fn prune(state: &State, keep: Duration) -> Result<(), Error> {
         tracing::debug!(runs = logs.len(), %before, "pruned old runs and their logs");
     }
     Ok(())
+}
+
+fn settling_inputs(plan: &plan::Plan) -> Vec<String> {
+    let settling = plan
+        .items
+        .iter()
+        .filter_map(|planned| match &planned.decision {
+            Decision::Settling(paths) => Some(paths),
+            _ => None,
+        });
+    settling.flatten().cloned().collect()
 }
 
 /// What a pass holds while it runs.
@@ -264,6 +278,7 @@ impl Pass<'_> {
                 items = plan.items.len(),
                 "planned"
             );
+            self.summary.settling = settling_inputs(&plan);
             // counted in the first plan only: later rounds see the same items
             if self.ran.is_empty() {
                 self.summary.unreachable = scan.report_failures();

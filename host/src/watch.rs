@@ -13,10 +13,9 @@
 mod settling;
 mod subscriptions;
 
-use std::collections::HashSet;
 use std::path::{Component, Path};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind};
@@ -24,12 +23,8 @@ use notify::{Event, EventKind};
 use crate::config::{self, Config, FlowDir};
 use crate::error::{Error, exit};
 use crate::exec::Executor;
-use crate::layout::Layout;
-use crate::plan::{self, Decision, Known};
 use crate::run::run_pass;
-use crate::scan::{Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
-use crate::state::State;
 use settling::{Settling, modified};
 use subscriptions::Subscriptions;
 
@@ -177,7 +172,9 @@ impl Watch<'_> {
         }
     }
 
-    /// One pass, then the files it left settling, to wake up for them.
+    /// One pass, then the files it left settling, to wake up for them:
+    /// files that landed during the pass, or before a folder was
+    /// subscribed to.
     fn pass(&mut self) -> Result<(), Error> {
         let summary = run_pass(&self.config, self.executor, self.shutdown)?;
         self.rescan_at = Instant::now() + self.options.interval;
@@ -187,38 +184,10 @@ impl Watch<'_> {
             self.retry_at = Some(Instant::now() + LOCK_RETRY);
         }
         summary.log();
-        if let Err(error) = self.note_settling() {
-            tracing::warn!(
-                "{}flow: cannot tell which files settle next",
-                error.report()
-            );
-        }
-        Ok(())
-    }
-
-    /// Notes the inputs a plan made now finds settling: files that landed
-    /// during the pass, or before a folder was subscribed to.
-    fn note_settling(&mut self) -> Result<(), Error> {
         let base = &self.config.dir.path;
-        let state = State::open(&Layout::new(base))?;
-        let known = Known::new(state.items()?);
-        let mut scan = Scan::new(base);
-        let now = nanos_since_epoch(SystemTime::now());
-        let plan = plan::plan(
-            &self.config,
-            &mut scan,
-            &known,
-            now,
-            &HashSet::new(),
-            plan::Keep::Actionable,
-        );
-        for planned in plan.items {
-            if let Decision::Settling(paths) = planned.decision {
-                for path in paths.iter().map(|path| base.join(path)) {
-                    if let Some(mtime) = modified(&path) {
-                        self.settling.note(&path, mtime);
-                    }
-                }
+        for path in summary.settling.iter().map(|path| base.join(path)) {
+            if let Some(mtime) = modified(&path) {
+                self.settling.note(&path, mtime);
             }
         }
         Ok(())
