@@ -258,13 +258,10 @@ struct Ended {
 impl Pass<'_> {
     /// Plans and runs rounds until one starts nothing. A round runs what
     /// the plan makes ready and what that unlocks; the next round sees what
-    /// landed meanwhile. Each item runs once a pass, so the rounds end.
-    fn rounds(&mut self, first_scan: Scan) -> Result<(), Error> {
-        let mut first_scan = Some(first_scan);
+    /// landed meanwhile in local folders (buckets are listed once a pass).
+    /// Each item runs once a pass, so the rounds end.
+    fn rounds(&mut self, mut scan: Scan) -> Result<(), Error> {
         while self.shutdown.count() == 0 {
-            let mut scan = first_scan
-                .take()
-                .unwrap_or_else(|| Scan::new(&self.config.dir.path));
             let plan = plan::plan(
                 self.config,
                 &mut scan,
@@ -289,17 +286,18 @@ impl Pass<'_> {
                     .count();
             }
             let before = self.ran.len();
-            self.round(Board::new(plan, self.config, &self.ran), scan)?;
+            self.round(Board::new(plan, self.config, &self.ran), &mut scan)?;
             if self.ran.len() == before {
                 return Ok(());
             }
+            scan = scan.next_round();
         }
         Ok(())
     }
 
     /// Starts ready items up to the limits and follows them to their ends,
     /// starting what each end makes ready.
-    fn round(&mut self, mut board: Board, mut scan: Scan) -> Result<(), Error> {
+    fn round(&mut self, mut board: Board, scan: &mut Scan) -> Result<(), Error> {
         let (done, ends) = mpsc::channel::<Ended>();
         std::thread::scope(|scope| {
             let mut in_flight = 0;
@@ -331,7 +329,7 @@ impl Pass<'_> {
                     return Ok(());
                 };
                 in_flight -= 1;
-                self.finish(&mut board, &mut scan, ended)?;
+                self.finish(&mut board, scan, ended)?;
             }
         })
     }

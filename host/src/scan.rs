@@ -113,6 +113,23 @@ impl Scan {
         }
     }
 
+    /// The scan of the next round of a pass: local folders are listed
+    /// again; what the buckets' listings found, what the pass uploaded and
+    /// which listings failed are kept, since a bucket is listed once a pass.
+    pub(crate) fn next_round(self) -> Self {
+        let listings = self
+            .listings
+            .into_iter()
+            .filter(|(folder, _)| is_remote(folder))
+            .collect();
+        Self {
+            base: self.base,
+            listings,
+            listed_remote: self.listed_remote,
+            unreachable: self.unreachable,
+        }
+    }
+
     /// The listing error of the bucket folder `path` lies in, if its
     /// listing failed in this pass.
     pub(crate) fn unreachable(&self, path: &str) -> Option<&S3Error> {

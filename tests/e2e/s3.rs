@@ -665,3 +665,51 @@ fn keys_and_endpoint_may_come_from_the_profile_files() {
     assert_eq!(flow.calls().len(), HOURS.len(), "{}", pass.stderr);
     assert!(!seen.contains(&server.secret));
 }
+
+#[test]
+fn a_download_that_stalls_fails_its_item_and_no_job_sees_a_partial_input() {
+    if server().is_none() {
+        return;
+    }
+    let server = Server::start_own();
+    let drops = bucket("drops");
+    server.create_bucket(&drops);
+    server.put(&drops, "in/big.bin", &vec![7; 300_000_000]);
+    let flow = server.flow(
+        Flow::new()
+            .yaml(&format!(
+                "settle: 0s
+jobs:
+  - name: copy
+    run: ./jobs/copy.sh
+    source: s3://{drops}/in
+    target: out
+"
+            ))
+            .job("jobs/copy.sh", ""),
+    );
+    let child = flow.spawn(&["run"]);
+    let transfers = flow.path(".flow/transfers");
+    wait_for("the download to start", COMMAND_DEADLINE, || {
+        walk(&transfers).iter().any(|file| {
+            file.to_string_lossy().ends_with(".big.bin.part")
+                && std::fs::metadata(file).is_ok_and(|meta| meta.len() > 0)
+        })
+    });
+    let pid = u32::try_from(server.own_pid()).expect("a pid");
+    send(pid, Signal::SIGSTOP);
+    let pass = flow_tests::finish(child, COMMAND_DEADLINE);
+    send(pid, Signal::SIGCONT);
+    pass.assert_code(1);
+    assert!(
+        pass.stderr.contains(&format!(
+            "bucket `{drops}`: could not download `in/big.bin`: no data came from the server for 30s"
+        )),
+        "{}",
+        pass.stderr
+    );
+    assert!(flow.calls().is_empty(), "a job ran on a partial download");
+    assert!(!flow.exists("out/big.bin"));
+    assert!(walk(&transfers).is_empty(), "the partial download is left");
+    assert_eq!(flow.item("copy", "big.bin")["status"], "error");
+}

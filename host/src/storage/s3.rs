@@ -36,6 +36,15 @@ const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts of one upload in flight at once.
 const PARTS_IN_FLIGHT: usize = 4;
 
+/// The longest a request other than a download may take: a listing page,
+/// a PUT of up to [`MULTIPART_ABOVE`], one part (at least 140 kB/s).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A download that receives nothing for this long has stalled: it fails,
+/// and the run does not start. Downloads have no limit on their whole
+/// length, so a large object on a slow link still arrives.
+pub(crate) const STALL: Duration = Duration::from_secs(30);
+
 /// Longest detail of a server's error kept in a message: error bodies can
 /// be whole XML documents.
 const DETAIL_MAX: usize = 400;
@@ -73,7 +82,15 @@ impl fmt::Display for S3Error {
 /// The runtime and one client per bucket, for the whole process.
 pub(crate) struct S3 {
     runtime: tokio::runtime::Runtime,
-    stores: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+    stores: Mutex<HashMap<(String, Use), Arc<dyn ObjectStore>>>,
+}
+
+/// What a client is for: requests with a time limit on each, or downloads
+/// limited by [`STALL`] between chunks instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Use {
+    Requests,
+    Downloads,
 }
 
 static SHARED: OnceLock<Result<S3, String>> = OnceLock::new();
@@ -107,7 +124,7 @@ impl S3 {
     pub(crate) fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<Object>, S3Error> {
         let failed =
             |error: &dyn std::error::Error| S3Error::of(bucket, &format!("list `{prefix}`"), error);
-        let store = self.store(bucket)?;
+        let store = self.store(bucket, Use::Requests)?;
         let prefix_key = key(bucket, prefix.trim_end_matches('/'))?;
         self.runtime.block_on(async {
             let scope = (!prefix_key.as_ref().is_empty()).then_some(&prefix_key);
@@ -135,7 +152,7 @@ impl S3 {
         dest: &Path,
     ) -> Result<(), S3Error> {
         let action = format!("download `{object_key}`");
-        let store = self.store(bucket)?;
+        let store = self.store(bucket, Use::Downloads)?;
         let location = key(bucket, object_key)?;
         let name = dest
             .file_name()
@@ -143,10 +160,16 @@ impl S3 {
             .unwrap_or_default();
         let partial = dest.with_file_name(format!(".{name}.part"));
         let result = self.runtime.block_on(async {
-            let got = store.get(&location).await.map_err(Failure::Store)?;
+            let got = tokio::time::timeout(STALL, store.get(&location))
+                .await
+                .map_err(|_| Failure::Stalled)?
+                .map_err(Failure::Store)?;
             let mut stream = got.into_stream();
             let mut file = std::fs::File::create(&partial).map_err(Failure::Local)?;
-            while let Some(chunk) = stream.next().await {
+            while let Some(chunk) = tokio::time::timeout(STALL, stream.next())
+                .await
+                .map_err(|_| Failure::Stalled)?
+            {
                 let chunk = chunk.map_err(Failure::Store)?;
                 file.write_all(&chunk).map_err(Failure::Local)?;
             }
@@ -169,7 +192,7 @@ impl S3 {
         source: &Path,
     ) -> Result<Object, S3Error> {
         let action = format!("upload `{object_key}`");
-        let store = self.store(bucket)?;
+        let store = self.store(bucket, Use::Requests)?;
         let location = key(bucket, object_key)?;
         let result = self.runtime.block_on(async {
             let size = std::fs::metadata(source).map_err(Failure::Local)?.len();
@@ -193,20 +216,21 @@ impl S3 {
         })
     }
 
-    fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, S3Error> {
+    fn store(&self, bucket: &str, made_for: Use) -> Result<Arc<dyn ObjectStore>, S3Error> {
         let mut stores = self
             .stores
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(store) = stores.get(bucket) {
+        let id = (bucket.to_owned(), made_for);
+        if let Some(store) = stores.get(&id) {
             return Ok(Arc::clone(store));
         }
         let store: Arc<dyn ObjectStore> = Arc::new(
-            builder(bucket)
+            builder(bucket, made_for)
                 .build()
                 .map_err(|error| S3Error::of(bucket, "set up the client", &error))?,
         );
-        stores.insert(bucket.to_owned(), Arc::clone(&store));
+        stores.insert(id, Arc::clone(&store));
         Ok(store)
     }
 }
@@ -216,7 +240,7 @@ impl S3 {
 /// endpoint that does not answer fails the pass's requests within seconds,
 /// not minutes; a plain `http://` endpoint (a server on loopback) is
 /// allowed as the AWS CLI allows it.
-fn builder(bucket: &str) -> AmazonS3Builder {
+fn builder(bucket: &str, made_for: Use) -> AmazonS3Builder {
     let set = |names: &[&str]| names.iter().find_map(|name| std::env::var(name).ok());
     let profile = Profile::from_files();
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
@@ -254,8 +278,11 @@ fn builder(bucket: &str) -> AmazonS3Builder {
     };
     let options = ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
-        .with_timeout(Duration::from_secs(300))
         .with_allow_http(plain_http);
+    let options = match made_for {
+        Use::Requests => options.with_timeout(REQUEST_TIMEOUT),
+        Use::Downloads => options.with_timeout_disabled(),
+    };
     builder.with_retry(retry).with_client_options(options)
 }
 
@@ -295,6 +322,8 @@ async fn upload_parts(
 enum Failure {
     Store(object_store::Error),
     Local(std::io::Error),
+    /// Nothing came from the server for [`STALL`].
+    Stalled,
 }
 
 impl Failure {
@@ -306,6 +335,14 @@ impl Failure {
                 action: action.to_owned(),
                 detail: format!("{}: {error}", local.display()),
                 hint: "check the space and permissions of the flow folder's `.flow/`".into(),
+            },
+            Self::Stalled => S3Error {
+                bucket: bucket.to_owned(),
+                action: action.to_owned(),
+                detail: format!("no data came from the server for {}s", STALL.as_secs()),
+                hint: "check that the server AWS_ENDPOINT_URL names is up and not overloaded; \
+                       the item is tried again on the next pass"
+                    .into(),
             },
         }
     }
