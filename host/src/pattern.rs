@@ -83,8 +83,16 @@ pub(crate) struct PatternError {
     pub(crate) hint: String,
 }
 
+/// What a pattern is for: a source or input is matched against names, a
+/// target only rendered from bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Matched,
+    Rendered,
+}
+
 impl Segment {
-    fn parse(text: &str, at: usize) -> Result<Self, PatternError> {
+    fn parse(text: &str, at: usize, used: Use) -> Result<Self, PatternError> {
         let mut pieces = Vec::new();
         let mut rest = text;
         let mut offset = at;
@@ -109,7 +117,8 @@ impl Segment {
                     hint: "a wildcard is a name of letters, digits and `_`, as in `{name}`".into(),
                 });
             }
-            if matches!(pieces.last(), Some(Piece::Wildcard(_))) {
+            // `{yyyy}{mm}` renders fine, but a name cannot be split by it
+            if used == Use::Matched && matches!(pieces.last(), Some(Piece::Wildcard(_))) {
                 return Err(PatternError {
                     offset: offset + open,
                     len: close + 1,
@@ -233,6 +242,10 @@ impl Pattern {
     /// Parses `root/segment/...`. Text without wildcards is a folder: its
     /// items are the files directly in it, named by `{file}`.
     pub(crate) fn parse(text: &str) -> Result<Self, PatternError> {
+        Self::parse_for(text, Use::Matched)
+    }
+
+    fn parse_for(text: &str, used: Use) -> Result<Self, PatternError> {
         if text.starts_with(S3_SCHEME) {
             check_s3(text)?;
         }
@@ -251,7 +264,7 @@ impl Pattern {
                 root.push(part);
             } else {
                 check_segment(part, offset)?;
-                segments.push(Segment::parse(part, offset)?);
+                segments.push(Segment::parse(part, offset, used)?);
             }
             offset += part.len() + 1;
         }
@@ -262,9 +275,10 @@ impl Pattern {
     }
 
     /// A target written as a bare folder keeps the source's path below its
-    /// root: the same file names, in the same sub-folders.
+    /// root: the same file names, in the same sub-folders. A target is only
+    /// rendered, so its wildcards may follow each other (`{yyyy}{mm}{dd}`).
     pub(crate) fn parse_target(text: &str, source: &Pattern) -> Result<Self, PatternError> {
-        let pattern = Self::parse(text)?;
+        let pattern = Self::parse_for(text, Use::Rendered)?;
         if text.contains('{') {
             Ok(pattern)
         } else {
@@ -479,13 +493,13 @@ mod tests {
         let pattern = Pattern::parse("in/{a}/{b}.csv").expect("valid");
         assert_eq!(pattern.match_path("in/x/y/z.csv"), None);
         assert_eq!(pattern.match_path("in//z.csv"), None);
-        let segment = Segment::parse("{x}.csv", 0).expect("valid");
+        let segment = Segment::parse("{x}.csv", 0, Use::Matched).expect("valid");
         assert!(!segment.bind(".csv", &mut Bindings::new()));
     }
 
     #[test]
     fn extension_is_split_at_the_last_dot() {
-        let segment = Segment::parse("{name}.{ext}", 0).expect("valid");
+        let segment = Segment::parse("{name}.{ext}", 0, Use::Matched).expect("valid");
         let mut bindings = Bindings::new();
         assert!(segment.bind("a.b.csv", &mut bindings));
         assert_eq!(bindings, bind(&[("name", "a.b"), ("ext", "csv")]));
@@ -497,13 +511,29 @@ mod tests {
         assert!(pattern.match_path("in/ab/ab-1.txt").is_some());
         assert!(pattern.match_path("in/ab/cd-1.txt").is_none());
         let mut bindings = bind(&[("x", "ab")]);
-        let segment = Segment::parse("{x}.txt", 0).expect("valid");
+        let segment = Segment::parse("{x}.txt", 0, Use::Matched).expect("valid");
         assert!(!segment.bind("cd.txt", &mut bindings));
         assert_eq!(
             bindings,
             bind(&[("x", "ab")]),
             "a failed bind changes nothing"
         );
+    }
+
+    #[test]
+    fn wildcards_side_by_side_are_a_target_only() {
+        let error = Pattern::parse("in/{yyyy}{mm}.csv").expect_err("cannot be matched");
+        assert_eq!(
+            (error.offset, error.message.as_str()),
+            (9, "two wildcards in a row cannot be told apart")
+        );
+        let source = Pattern::parse("landing/{yyyy}/{mm}/{dd}/{HH}/{name}.csv").expect("valid");
+        let target = Pattern::parse_target("stamped/{yyyy}{mm}{dd}{HH}_{name}.csv", &source)
+            .expect("a target is only rendered");
+        let bindings = source
+            .match_path("landing/2026/11/30/23/part-1.csv")
+            .expect("matches");
+        assert_eq!(target.render(&bindings), "stamped/2026113023_part-1.csv");
     }
 
     #[test]
