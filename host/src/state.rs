@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
+use crate::config::ExecutorKind;
 use crate::error::Error;
 use crate::layout::Layout;
 pub(crate) use crate::outcome::Outcome;
@@ -18,7 +19,7 @@ pub(crate) use crate::outcome::Outcome;
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Applied in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "
     CREATE TABLE runs (
         id           INTEGER PRIMARY KEY,
@@ -63,7 +64,18 @@ const MIGRATIONS: [&str; 4] = [
     ALTER TABLE runs ADD COLUMN hook_error TEXT;
     CREATE INDEX runs_ended ON runs (ended_at);
 ",
+    // a run submitted to Slurm: where it runs, the cluster's job id (NULL
+    // while `sbatch` is being called) and the state Slurm last reported,
+    // so that a later pass adopts the job instead of running it again
+    "
+    ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE runs ADD COLUMN slurm_job_id TEXT;
+    ALTER TABLE runs ADD COLUMN slurm_state TEXT;
+",
 ];
+
+/// `runs.slurm_state` of a run recorded before `sbatch` is called.
+pub(crate) const SUBMITTING: &str = "SUBMITTING";
 
 /// `items.status` of an item `flow retry` re-armed.
 const REARMED: &str = "retry";
@@ -77,6 +89,19 @@ impl ToSql for Outcome {
 }
 
 impl FromSql for Outcome {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::from_name(text).ok_or_else(|| unknown_text(text))
+    }
+}
+
+impl ToSql for ExecutorKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for ExecutorKind {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let text = value.as_str()?;
         Self::from_name(text).ok_or_else(|| unknown_text(text))
@@ -150,6 +175,18 @@ pub(crate) struct RunRecord {
     pub(crate) staging: PathBuf,
     /// What went wrong with the hook run after this run, if anything.
     pub(crate) hook_error: Option<String>,
+    /// Where it ran, and for a Slurm run its job.
+    pub(crate) executor: ExecutorKind,
+    pub(crate) cluster: Option<ClusterJob>,
+}
+
+/// A run's job on the cluster, as last recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClusterJob {
+    /// `None` while it is being submitted.
+    pub(crate) job_id: Option<String>,
+    /// Slurm's state (`PENDING`, `RUNNING`, `COMPLETED`...) or [`SUBMITTING`].
+    pub(crate) state: String,
 }
 
 /// What a new run starts with.
@@ -179,7 +216,7 @@ pub(crate) struct State {
 }
 
 const RUN_COLUMNS: &str = "id, job, item, attempt, started_at, ended_at, duration_ms, outcome, \
-     exit_code, signal, log, staging, hook_error";
+     exit_code, signal, log, staging, hook_error, executor, slurm_job_id, slurm_state";
 const ITEM_COLUMNS: &str =
     "job, item, status, attempts, inputs, last_run, target, target_size, target_mtime, rerun";
 
@@ -283,6 +320,20 @@ impl State {
                     log.to_string_lossy(),
                     staging.to_string_lossy()
                 ])
+            })
+            .map(drop)
+            .map_err(|source| self.error(source))
+    }
+
+    /// Records that run `id` runs on Slurm: its job id once known, and the
+    /// state Slurm reported (or [`SUBMITTING`] before `sbatch` is called).
+    pub(crate) fn set_cluster(&self, id: i64, job: &ClusterJob) -> Result<(), Error> {
+        self.conn
+            .prepare_cached(
+                "UPDATE runs SET executor = ?2, slurm_job_id = ?3, slurm_state = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![id, ExecutorKind::Slurm, job.job_id, job.state])
             })
             .map(drop)
             .map_err(|source| self.error(source))
@@ -643,6 +694,16 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         log: PathBuf::from(log),
         staging: PathBuf::from(staging),
         hook_error: row.get(12)?,
+        executor: row.get(13)?,
+        cluster: row
+            .get::<_, Option<String>>(15)?
+            .map(|state| -> rusqlite::Result<ClusterJob> {
+                Ok(ClusterJob {
+                    job_id: row.get(14)?,
+                    state,
+                })
+            })
+            .transpose()?,
     })
 }
 

@@ -85,7 +85,7 @@ error: unknown key `colour` at the top level
   |
 2 | colour: red
   | ^^^^^^
-hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel`, `keep`, `on_error`, `on_success` and `jobs`
+hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel`, `keep`, `on_error`, `on_success`, `executor`, `slurm` and `jobs`
 
 error: jobs form a cycle through their folders: `a` -> `b` -> `a`
  --> flow.yaml:6:13
