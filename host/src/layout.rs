@@ -1,5 +1,6 @@
 //! Every path the host itself makes in a flow folder: the state database,
-//! the run lock and the run logs under `<flow>/.flow/`, and the hidden
+//! the run lock, the run logs and the Slurm batch scripts and exit-code
+//! files under `<flow>/.flow/`, and the hidden
 //! staging area inside each target root where jobs write.
 //!
 //! Only names paths; creating and reading them is the callers' business.
@@ -53,6 +54,22 @@ impl Layout {
         self.logs().join(format!(".{id}-{hook}.out"))
     }
 
+    /// Where the batch scripts of Slurm runs and their exit-code files are.
+    pub(crate) fn slurm(&self) -> PathBuf {
+        self.dot.join("slurm")
+    }
+
+    /// The batch script submitted for run `id`.
+    pub(crate) fn batch_script(&self, id: i64) -> PathBuf {
+        self.slurm().join(format!("{id}.sh"))
+    }
+
+    /// The file the batch script of run `id` writes the job's exit code to,
+    /// by a rename, so that a reader never sees half of it.
+    pub(crate) fn exit_file(&self, id: i64) -> PathBuf {
+        self.slurm().join(format!("{id}.exit"))
+    }
+
     /// Bytes of every file under `<flow>/.flow/`: the state and the logs.
     pub(crate) fn bytes_used(&self) -> u64 {
         fn walk(folder: &Path) -> u64 {
@@ -103,5 +120,7 @@ mod tests {
             Path::new("/f/out/.flow-staging/7-a.csv")
         );
         assert_eq!(layout.staging_area(""), Path::new("/f/.flow-staging"));
+        assert_eq!(layout.batch_script(7), Path::new("/f/.flow/slurm/7.sh"));
+        assert_eq!(layout.exit_file(7), Path::new("/f/.flow/slurm/7.exit"));
     }
 }
