@@ -103,7 +103,16 @@ pub(crate) fn run_pass(
         ran: HashSet::new(),
         summary: Summary::default(),
     };
+    let adopted = !on_cluster.is_empty();
     pass.adopt(on_cluster)?;
+    // the roots were listed before the adopted jobs' outputs landed
+    let scan = if adopted {
+        let mut fresh = Scan::new(&config.dir.path);
+        fresh.prefetch(&plan::roots(config));
+        fresh
+    } else {
+        scan
+    };
     pass.rounds(scan)?;
     if let Some(keep) = config.keep {
         prune(&pass.state, keep)?;

@@ -13,6 +13,7 @@ mod retry;
 mod run;
 mod sample_flow;
 mod serve;
+mod slurm;
 mod status;
 mod watch;
 

@@ -212,6 +212,7 @@ impl Tracker {
         if !missing.is_empty() {
             seen.extend(self.accounted(&missing));
         }
+        tracing::debug!(jobs = live.len(), listed = seen.len(), "polled Slurm");
         let now = Instant::now();
         let mut book = self.book();
         let mut changed = false;
