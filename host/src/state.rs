@@ -256,8 +256,19 @@ impl State {
             return Ok(());
         }
         // one transaction for all of them: a reader beside the first run
-        // (`flow serve`) sees no tables or the whole schema, never a part
-        let tx = self.conn.unchecked_transaction()?;
+        // (`flow serve`) sees no tables or the whole schema, never a part;
+        // taken for writing at once, and the version read again inside it,
+        // so that a second process opening a new state (`flow status`
+        // beside the first `flow run`) waits and finds the work done
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let done = usize::try_from(version).unwrap_or(0);
+        if done >= MIGRATIONS.len() {
+            return Ok(());
+        }
         for migration in &MIGRATIONS[done..] {
             tx.execute_batch(migration)?;
         }
@@ -859,6 +870,36 @@ mod tests {
         state.finish_run(id, &end).expect("finish");
         let item = state.item("a", "x").expect("query").expect("item");
         assert_eq!(item.attempts, 1);
+    }
+
+    #[test]
+    fn a_slurm_run_is_recorded_submitting_then_with_its_job_id_and_stays_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&Layout::new(dir.path())).expect("open");
+        let new = NewRun {
+            job: "a",
+            item: "x",
+            attempt: 1,
+            started_at: "2026-01-01T00:00:00.000Z",
+            inputs: "fp",
+            target: "t",
+        };
+        let id = state.begin_run(&new).expect("begin");
+        let local = state.run(id).expect("read").expect("the run");
+        assert_eq!((local.executor, local.cluster), (ExecutorKind::Local, None));
+        let submitting = ClusterJob {
+            job_id: None,
+            state: SUBMITTING.into(),
+        };
+        state.set_cluster(id, &submitting).expect("submitting");
+        assert_eq!(state.running_runs().expect("running")[0].cluster, Some(submitting));
+        let known = ClusterJob {
+            job_id: Some("42".into()),
+            state: "RUNNING".into(),
+        };
+        state.set_cluster(id, &known).expect("job id");
+        let run = state.run(id).expect("read").expect("the run");
+        assert_eq!((run.executor, run.cluster), (ExecutorKind::Slurm, Some(known)));
     }
 
     fn finished(state: &State, item: &str, outcome: Outcome, ended_at: &str) -> i64 {
