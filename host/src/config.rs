@@ -22,8 +22,8 @@ use crate::pattern::{Pattern, PatternError, is_identifier};
 use hook::Place;
 pub(crate) use hook::{Hook, Hooks};
 use locate::Locator;
-pub(crate) use slurm::{ExecutorKind, SlurmOptions};
 use slurm::Owner;
+pub(crate) use slurm::{ExecutorKind, SlurmOptions};
 
 pub(crate) const FILE_NAME: &str = "flow.yaml";
 const TOP_KEYS: [&str; 11] = [
@@ -359,7 +359,10 @@ impl Checker<'_> {
     fn slurm_reachable(&mut self, raw: &RawConfig, jobs: &[(usize, Job)], finder: &Finder) {
         let owner = if raw.executor.as_ref().and_then(Value::as_str) == Some("slurm") {
             Owner::Top
-        } else if let Some((n, job)) = jobs.iter().find(|(_, job)| job.executor == ExecutorKind::Slurm) {
+        } else if let Some((n, job)) = jobs
+            .iter()
+            .find(|(_, job)| job.executor == ExecutorKind::Slurm)
+        {
             Owner::Job(*n, &job.name)
         } else {
             return;

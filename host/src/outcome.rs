@@ -81,7 +81,10 @@ pub(crate) enum End {
     Lost(String),
     /// A cluster ended the job for a reason of its own, in the state it
     /// reported (`OUT_OF_MEMORY`, `NODE_FAIL`...).
-    Cluster { stop: ClusterStop, state: String },
+    Cluster {
+        stop: ClusterStop,
+        state: String,
+    },
 }
 
 /// Why a cluster ended a job itself.

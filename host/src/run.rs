@@ -324,8 +324,13 @@ impl<'a> Pass<'a> {
                     let (executor, limits) = (self.executor_for(job), self.limits(job));
                     scope.spawn(move || {
                         let mut report = reporter(started.run, &done);
-                        let facts =
-                            exec::execute_reporting(executor, &launch, limits, shutdown, &mut report);
+                        let facts = exec::execute_reporting(
+                            executor,
+                            &launch,
+                            limits,
+                            shutdown,
+                            &mut report,
+                        );
                         let _ = done.send(Message::Ended(Ended { started, facts }));
                     });
                 }
@@ -333,7 +338,9 @@ impl<'a> Pass<'a> {
                     return Ok(());
                 }
                 match ends.recv() {
-                    Ok(Message::Progress { run, progress }) => self.record_progress(run, progress)?,
+                    Ok(Message::Progress { run, progress }) => {
+                        self.record_progress(run, progress)?
+                    }
                     Ok(Message::Ended(ended)) => {
                         in_flight -= 1;
                         self.finish(&mut board, &mut scan, ended)?;

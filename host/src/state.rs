@@ -892,14 +892,20 @@ mod tests {
             state: SUBMITTING.into(),
         };
         state.set_cluster(id, &submitting).expect("submitting");
-        assert_eq!(state.running_runs().expect("running")[0].cluster, Some(submitting));
+        assert_eq!(
+            state.running_runs().expect("running")[0].cluster,
+            Some(submitting)
+        );
         let known = ClusterJob {
             job_id: Some("42".into()),
             state: "RUNNING".into(),
         };
         state.set_cluster(id, &known).expect("job id");
         let run = state.run(id).expect("read").expect("the run");
-        assert_eq!((run.executor, run.cluster), (ExecutorKind::Slurm, Some(known)));
+        assert_eq!(
+            (run.executor, run.cluster),
+            (ExecutorKind::Slurm, Some(known))
+        );
     }
 
     fn finished(state: &State, item: &str, outcome: Outcome, ended_at: &str) -> i64 {

@@ -74,7 +74,10 @@ jobs:
 fn job_ids(flow: &Flow, job: &str) -> Vec<String> {
     let status = flow.status();
     let jobs = status["jobs"].as_array().expect("jobs");
-    let entry = jobs.iter().find(|entry| entry["name"] == job).expect("the job");
+    let entry = jobs
+        .iter()
+        .find(|entry| entry["name"] == job)
+        .expect("the job");
     entry["items"]
         .as_array()
         .expect("items")
@@ -93,7 +96,13 @@ fn job_ids(flow: &Flow, job: &str) -> Vec<String> {
 /// Whether Slurm still has job `id` queued or running.
 fn still_queued(conf: &str, id: &str) -> bool {
     let output = Command::new("squeue")
-        .args(["-h", "-t", "PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED", "-j", id])
+        .args([
+            "-h",
+            "-t",
+            "PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED",
+            "-j",
+            id,
+        ])
         .env("SLURM_CONF", conf)
         .output()
         .expect("run squeue");
@@ -107,7 +116,11 @@ fn the_sample_flow_runs_every_target_on_the_cluster() {
     let yaml = flow.read("flow.yaml");
     flow.write("flow.yaml", &format!("executor: slurm\n{yaml}"));
     run(&flow, &conf, &["run"]).assert_code(0);
-    for target in ["timestamped/File_A.xlsx", "zscored/File_A.xlsx", "merged/File.xlsx"] {
+    for target in [
+        "timestamped/File_A.xlsx",
+        "zscored/File_A.xlsx",
+        "merged/File.xlsx",
+    ] {
         assert!(flow.exists(target), "no {target}");
     }
     for job in ["timestamp", "zscore", "merge"] {
@@ -121,7 +134,10 @@ fn the_sample_flow_runs_every_target_on_the_cluster() {
         assert_eq!(entry["counts"]["error"], 0, "{entry:#}");
         for item in entry["items"].as_array().expect("items") {
             assert_eq!(item["status"], "success", "{item:#}");
-            assert_eq!(item["last_run"]["executor"]["state"], "COMPLETED", "{item:#}");
+            assert_eq!(
+                item["last_run"]["executor"]["state"], "COMPLETED",
+                "{item:#}"
+            );
         }
     }
 }
@@ -138,7 +154,11 @@ fn a_job_exiting_3_is_an_error_with_its_code_and_log_tail() {
     let tail = item["log_tail"].to_string();
     assert!(tail.contains("column nav missing"), "{tail}");
     let logs = run(&flow, &conf, &["logs", "work", "a.txt"]);
-    assert!(logs.stdout.contains("column nav missing"), "{}", logs.stdout);
+    assert!(
+        logs.stdout.contains("column nav missing"),
+        "{}",
+        logs.stdout
+    );
 }
 
 #[test]
@@ -168,7 +188,10 @@ fn a_job_over_its_memory_is_an_error_with_the_reason() {
     if cgroups {
         let tail = item["log_tail"].to_string();
         assert!(tail.contains("out of memory"), "{tail}");
-        assert_eq!(item["last_run"]["executor"]["state"], "OUT_OF_MEMORY", "{item:#}");
+        assert_eq!(
+            item["last_run"]["executor"]["state"], "OUT_OF_MEMORY",
+            "{item:#}"
+        );
     } else {
         eprintln!("this cluster has no cgroup memory limits: the job is killed, not OUT_OF_MEMORY");
     }
@@ -181,7 +204,9 @@ fn kill_9_of_flow_loses_no_job_and_runs_none_twice() {
     let flow = on_cluster("", count)
         .file("in/a.txt", "a\n")
         .file("in/b.txt", "b\n");
-    let child = flow_command(&flow, &conf, &["run"]).spawn().expect("start flow");
+    let child = flow_command(&flow, &conf, &["run"])
+        .spawn()
+        .expect("start flow");
     wait_for("both jobs to run", DEADLINE, || {
         flow.exists("count-a.txt") && flow.exists("count-b.txt")
     });
@@ -190,7 +215,11 @@ fn kill_9_of_flow_loses_no_job_and_runs_none_twice() {
     run(&flow, &conf, &["run"]).assert_code(0);
     for item in ["a.txt", "b.txt"] {
         assert_eq!(flow.item("work", item)["status"], "success");
-        assert_eq!(flow.read(&format!("count-{item}")), "ran\n", "{item} ran twice");
+        assert_eq!(
+            flow.read(&format!("count-{item}")),
+            "ran\n",
+            "{item} ran twice"
+        );
         assert!(flow.exists(&format!("out/{item}")));
     }
 }
@@ -204,10 +233,15 @@ fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them()
     for name in ["a", "b", "c", "d"] {
         flow = flow.file(&format!("in/{name}.txt"), "x\n");
     }
-    let child = flow_command(&flow, &conf, &["run"]).spawn().expect("start flow");
+    let child = flow_command(&flow, &conf, &["run"])
+        .spawn()
+        .expect("start flow");
     wait_for("the four jobs to be submitted", DEADLINE, || {
         let status = flow.status();
-        let items = status["jobs"][0]["items"].as_array().cloned().unwrap_or_default();
+        let items = status["jobs"][0]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         items.len() == 4
             && items
                 .iter()
@@ -218,7 +252,11 @@ fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them()
     let stopped = finish(child, DEADLINE);
     for item in ["a.txt", "b.txt", "c.txt", "d.txt"] {
         let entry = flow.item("work", item);
-        assert_eq!(entry["last_run"]["outcome"], "interrupted", "{entry:#}\n{}", stopped.stderr);
+        assert_eq!(
+            entry["last_run"]["outcome"], "interrupted",
+            "{entry:#}\n{}",
+            stopped.stderr
+        );
     }
     for id in &ids {
         assert!(!still_queued(&conf, id), "job {id} is still in squeue");
@@ -244,11 +282,18 @@ fn one_squeue_call_per_poll_whatever_the_number_of_jobs() {
     let wrapper = wrappers.join("squeue");
     std::fs::write(
         &wrapper,
-        format!("#!/bin/sh\necho call >> '{}'\nexec '{real}' \"$@\"\n", counter.display()),
+        format!(
+            "#!/bin/sh\necho call >> '{}'\nexec '{real}' \"$@\"\n",
+            counter.display()
+        ),
     )
     .expect("write the wrapper");
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let path = format!("{}:{}", wrappers.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let output = finish(
         flow_command(&flow, &conf, &["run"])
             .env("PATH", path)
@@ -258,14 +303,29 @@ fn one_squeue_call_per_poll_whatever_the_number_of_jobs() {
         DEADLINE,
     );
     output.assert_code(0);
-    let calls = std::fs::read_to_string(&counter).unwrap_or_default().lines().count();
+    let calls = std::fs::read_to_string(&counter)
+        .unwrap_or_default()
+        .lines()
+        .count();
     let polls: Vec<usize> = output
         .stderr
         .lines()
         .filter(|line| line.contains("polled Slurm"))
-        .filter_map(|line| line.split("jobs=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .filter_map(|line| {
+            line.split("jobs=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect();
-    assert_eq!(calls, polls.len(), "squeue calls and polls differ\n{}", output.stderr);
+    assert_eq!(
+        calls,
+        polls.len(),
+        "squeue calls and polls differ\n{}",
+        output.stderr
+    );
     assert!(
         polls.iter().any(|&jobs| jobs > 1),
         "no poll covered several jobs: {polls:?}"

@@ -54,7 +54,9 @@ const SLURM_KEYS: [&str; 5] = ["partition", "account", "cpus", "mem", "args"];
 /// optional unit.
 pub(crate) fn valid_mem(text: &str) -> bool {
     let digits = text.trim_end_matches(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't']);
-    text.len() - digits.len() <= 1 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    text.len() - digits.len() <= 1
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Where an `executor:` is written: at the top level, or in the `n`th job.
@@ -87,7 +89,9 @@ impl Checker<'_> {
             Owner::Top => String::new(),
             Owner::Job(_, name) => format!("job `{name}`: "),
         };
-        let shown = value.as_str().map_or_else(|| format!("{value:?}"), str::to_owned);
+        let shown = value
+            .as_str()
+            .map_or_else(|| format!("{value:?}"), str::to_owned);
         let span = self.executor_span(owner);
         self.push(
             Diagnostic::new(format!("{who}unknown executor `{shown}`"), span)
@@ -149,12 +153,14 @@ impl Checker<'_> {
     }
 
     fn slurm_word(&mut self, key: &str, value: &Value) -> Option<String> {
-        let text = scalar(value).filter(|text| !text.is_empty() && !text.contains(char::is_whitespace));
+        let text =
+            scalar(value).filter(|text| !text.is_empty() && !text.contains(char::is_whitespace));
         if text.is_none() {
             let span = self.locate.block_value("slurm", key);
             self.push(
-                Diagnostic::new(format!("`slurm.{key}` must be one word"), span)
-                    .hint(format!("write the {key}'s name as `sinfo` or `sacctmgr` shows it")),
+                Diagnostic::new(format!("`slurm.{key}` must be one word"), span).hint(format!(
+                    "write the {key}'s name as `sinfo` or `sacctmgr` shows it"
+                )),
             );
         }
         text
@@ -174,7 +180,10 @@ impl Checker<'_> {
     }
 
     fn slurm_cpus(&mut self, value: &Value) -> Option<u32> {
-        let cpus = value.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|&n| n > 0);
+        let cpus = value
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n > 0);
         if cpus.is_none() {
             let span = self.locate.block_value("slurm", "cpus");
             self.push(

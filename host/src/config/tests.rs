@@ -322,5 +322,8 @@ fn a_slurm_job_needs_sbatch_on_path() {
         ),
         "{rendered}"
     );
-    assert!(rendered.contains("hint: install Slurm's client commands"), "{rendered}");
+    assert!(
+        rendered.contains("hint: install Slurm's client commands"),
+        "{rendered}"
+    );
 }

@@ -54,7 +54,9 @@ fn comment(launch: &Launch) -> String {
             .env
             .iter()
             .find(|(key, _)| *key == name)
-            .map_or_else(String::new, |(_, value)| value.to_string_lossy().into_owned())
+            .map_or_else(String::new, |(_, value)| {
+                value.to_string_lossy().into_owned()
+            })
     };
     format!(
         "flow-run={} job={} item={} dir={}",
@@ -175,7 +177,10 @@ impl Executor for SlurmExecutor {
         std::fs::File::create(&launch.log)
             .map_err(|error| format!("cannot create log {}: {error}", launch.log.display()))?;
         let script_path = self.layout.batch_script(run);
-        write_script(&script_path, &script::batch_script(launch, &self.layout.exit_file(run)))?;
+        write_script(
+            &script_path,
+            &script::batch_script(launch, &self.layout.exit_file(run)),
+        )?;
         let submission = Submission {
             name: &self.name,
             comment: &comment(launch),
@@ -193,7 +198,9 @@ impl Executor for SlurmExecutor {
 
 fn write_script(path: &Path, text: &[u8]) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt as _;
-    let failed = |error: std::io::Error| format!("cannot write the batch script {}: {error}", path.display());
+    let failed = |error: std::io::Error| {
+        format!("cannot write the batch script {}: {error}", path.display())
+    };
     if let Some(folder) = path.parent() {
         std::fs::create_dir_all(folder).map_err(failed)?;
     }

@@ -62,7 +62,10 @@ impl Pass<'_> {
                 }
             }
         }
-        tracing::info!(jobs = adopted.len(), "following Slurm jobs left by a stopped flow");
+        tracing::info!(
+            jobs = adopted.len(),
+            "following Slurm jobs left by a stopped flow"
+        );
         self.follow_adopted(adopted)
     }
 

@@ -28,7 +28,8 @@ fn quote(text: &[u8]) -> Vec<u8> {
 
 /// The batch script for `launch`, writing the exit code to `exit_file`.
 pub(crate) fn batch_script(launch: &Launch, exit_file: &Path) -> Vec<u8> {
-    let mut script = b"#!/bin/sh\n# written by flow for one run; sbatch runs it on a compute node\n".to_vec();
+    let mut script =
+        b"#!/bin/sh\n# written by flow for one run; sbatch runs it on a compute node\n".to_vec();
     for (name, value) in &launch.env {
         script.extend_from_slice(b"export ");
         script.extend_from_slice(name.as_bytes());

@@ -23,7 +23,10 @@ pub(crate) fn base(state: &str) -> &str {
 
 /// Whether a job in `state` has started running (its timeout counts).
 pub(crate) fn under_way(state: &str) -> bool {
-    !matches!(base(state), "" | "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED")
+    !matches!(
+        base(state),
+        "" | "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED"
+    )
 }
 
 /// Whether a job in `state` ended by its own exit, whose code is in the
@@ -41,7 +44,9 @@ pub(crate) fn judge(state: &str, exit_code: Option<i32>) -> Judged {
         })
     };
     if ended_by_exit(state) {
-        return exit_code.map_or(Judged::AwaitingExitFile, |code| Judged::Ended(End::Exited(code)));
+        return exit_code.map_or(Judged::AwaitingExitFile, |code| {
+            Judged::Ended(End::Exited(code))
+        });
     }
     match base(state) {
         "TIMEOUT" | "DEADLINE" => cluster(ClusterStop::TimeLimit),
@@ -106,7 +111,11 @@ mod tests {
             ("BOOT_FAIL", None, ended(ClusterStop::NodeLost, "BOOT_FAIL")),
             ("PREEMPTED", None, ended(ClusterStop::NodeLost, "PREEMPTED")),
             ("REVOKED", None, ended(ClusterStop::NodeLost, "REVOKED")),
-            ("CANCELLED", None, ended(ClusterStop::Cancelled, "CANCELLED")),
+            (
+                "CANCELLED",
+                None,
+                ended(ClusterStop::Cancelled, "CANCELLED"),
+            ),
             (
                 "CANCELLED by 0",
                 None,

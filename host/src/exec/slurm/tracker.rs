@@ -117,7 +117,10 @@ impl Tracker {
                 job.end.map(|end| (end, job.state))
             }
             Some(_) => None,
-            None => Some((End::Lost("flow stopped following the job".into()), String::new())),
+            None => Some((
+                End::Lost("flow stopped following the job".into()),
+                String::new(),
+            )),
         }
     }
 
@@ -208,7 +211,11 @@ impl Tracker {
                 return false;
             }
         };
-        let missing: Vec<String> = live.iter().filter(|id| !seen.contains_key(*id)).cloned().collect();
+        let missing: Vec<String> = live
+            .iter()
+            .filter(|id| !seen.contains_key(*id))
+            .cloned()
+            .collect();
         if !missing.is_empty() {
             seen.extend(self.accounted(&missing));
         }
@@ -217,7 +224,9 @@ impl Tracker {
         let mut book = self.book();
         let mut changed = false;
         for id in &live {
-            let Some(job) = book.jobs.get_mut(id) else { continue };
+            let Some(job) = book.jobs.get_mut(id) else {
+                continue;
+            };
             changed |= update(job, seen.get(id).map(String::as_str), now);
         }
         changed
@@ -231,7 +240,9 @@ impl Tracker {
         let answer = commands::sacct(ids);
         self.book().accounting = Some(answer.is_ok());
         answer.unwrap_or_else(|why| {
-            tracing::debug!("no Slurm accounting, jobs gone from squeue are judged by their exit files: {why}");
+            tracing::debug!(
+                "no Slurm accounting, jobs gone from squeue are judged by their exit files: {why}"
+            );
             Vec::new()
         })
     }
@@ -250,7 +261,11 @@ fn update(job: &mut Tracked, state: Option<&str>, now: Instant) -> bool {
         job.state = state.to_owned();
     }
     let needs_exit = state.is_none_or(states::ended_by_exit);
-    let exit_code = if needs_exit { read_exit_code(&job.exit_file) } else { None };
+    let exit_code = if needs_exit {
+        read_exit_code(&job.exit_file)
+    } else {
+        None
+    };
     job.end = decide(state, exit_code, &mut job.waiting_since, now);
     job.end.is_some() || before != job.state
 }
@@ -307,7 +322,10 @@ mod tests {
         ));
         let mut since = None;
         assert_eq!(decide(None, None, &mut since, start), None);
-        assert!(matches!(decide(None, None, &mut since, late), Some(End::Lost(_))));
+        assert!(matches!(
+            decide(None, None, &mut since, late),
+            Some(End::Lost(_))
+        ));
         let mut since = None;
         assert_eq!(
             decide(None, Some(0), &mut since, start),
