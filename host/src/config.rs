@@ -7,6 +7,7 @@
 
 mod hook;
 mod locate;
+mod slurm;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,9 +22,11 @@ use crate::pattern::{Pattern, PatternError, is_identifier};
 use hook::Place;
 pub(crate) use hook::{Hook, Hooks};
 use locate::Locator;
+use slurm::Owner;
+pub(crate) use slurm::{ExecutorKind, SlurmOptions};
 
 pub(crate) const FILE_NAME: &str = "flow.yaml";
-const TOP_KEYS: [&str; 9] = [
+const TOP_KEYS: [&str; 11] = [
     "settle",
     "retries",
     "timeout",
@@ -32,9 +35,11 @@ const TOP_KEYS: [&str; 9] = [
     "keep",
     "on_error",
     "on_success",
+    "executor",
+    "slurm",
     "jobs",
 ];
-const JOB_KEYS: [&str; 11] = [
+const JOB_KEYS: [&str; 12] = [
     "name",
     "run",
     "source",
@@ -46,6 +51,7 @@ const JOB_KEYS: [&str; 11] = [
     "parallel",
     "on_error",
     "on_success",
+    "executor",
 ];
 /// Option names the host passes itself; an input or arg may not take them.
 const RESERVED: [&str; 2] = ["input", "output"];
@@ -55,6 +61,8 @@ const DEFAULT_RETRIES: u32 = 3;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 const DEFAULT_KEEP: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// Jobs in flight at once when the flow runs on a cluster.
+const DEFAULT_SLURM_PARALLEL: usize = 100;
 
 /// The flow folder as the user named it (for messages) and as an absolute path.
 #[derive(Debug, Clone)]
@@ -100,6 +108,8 @@ pub(crate) struct Config {
     pub(crate) parallel: usize,
     /// How long run records and their logs are kept; `None` keeps them all.
     pub(crate) keep: Option<Duration>,
+    /// What `sbatch` is asked for, for the jobs run by Slurm.
+    pub(crate) slurm: SlurmOptions,
     pub(crate) jobs: Vec<Job>,
 }
 
@@ -119,6 +129,7 @@ pub(crate) struct Job {
     /// for a job reading only what no job writes. Later stages run first.
     pub(crate) stage: usize,
     pub(crate) hooks: Hooks,
+    pub(crate) executor: ExecutorKind,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +142,8 @@ struct RawConfig {
     keep: Option<Value>,
     on_error: Option<Value>,
     on_success: Option<Value>,
+    executor: Option<Value>,
+    slurm: Option<Value>,
     #[serde(default)]
     jobs: Vec<RawJob>,
 }
@@ -150,6 +163,7 @@ struct RawJob {
     parallel: Option<usize>,
     on_error: Option<Value>,
     on_success: Option<Value>,
+    executor: Option<Value>,
 }
 
 /// How an executable named in `run:` is found; injected so tests need no PATH.
@@ -258,6 +272,7 @@ struct Defaults {
     timeout: Duration,
     retries: u32,
     hooks: Hooks,
+    executor: ExecutorKind,
 }
 
 struct Checker<'a> {
@@ -285,11 +300,14 @@ impl Checker<'_> {
         let settle = self.duration(raw.settle.as_ref(), "settle", None, DEFAULT_SETTLE);
         let timeout = self.duration(raw.timeout.as_ref(), "timeout", None, DEFAULT_TIMEOUT);
         let grace = self.duration(raw.grace.as_ref(), "grace", None, DEFAULT_GRACE);
-        let (retries, parallel) = self.counts(&raw);
+        let executor = self.executor(raw.executor.as_ref(), Owner::Top, ExecutorKind::Local);
+        let slurm = self.slurm_options(raw.slurm.as_ref());
+        let (retries, parallel) = self.counts(&raw, executor);
         let keep = self.duration(raw.keep.as_ref(), "keep", None, DEFAULT_KEEP);
         let defaults = Defaults {
             timeout,
             retries,
+            executor,
             hooks: Hooks {
                 on_error: self.hook(
                     raw.on_error.as_ref(),
@@ -323,6 +341,7 @@ impl Checker<'_> {
                 jobs.push((n, job));
             }
         }
+        self.slurm_reachable(&raw, &jobs, finder);
         let jobs = self.order(jobs)?;
         Some(Config {
             dir,
@@ -330,12 +349,30 @@ impl Checker<'_> {
             grace,
             parallel,
             keep: (!keep.is_zero()).then_some(keep),
+            slurm,
             jobs,
         })
     }
 
-    /// The top level's `retries` and `parallel`, each at least 1.
-    fn counts(&mut self, raw: &RawConfig) -> (u32, usize) {
+    /// When a job runs on Slurm, `sbatch` must be found; said once, at
+    /// the first place that asks for it.
+    fn slurm_reachable(&mut self, raw: &RawConfig, jobs: &[(usize, Job)], finder: &Finder) {
+        let owner = if raw.executor.as_ref().and_then(Value::as_str) == Some("slurm") {
+            Owner::Top
+        } else if let Some((n, job)) = jobs
+            .iter()
+            .find(|(_, job)| job.executor == ExecutorKind::Slurm)
+        {
+            Owner::Job(*n, &job.name)
+        } else {
+            return;
+        };
+        self.sbatch_on_path(finder, owner);
+    }
+
+    /// The top level's `retries` and `parallel`, each at least 1; a flow
+    /// on a cluster runs more at once by default.
+    fn counts(&mut self, raw: &RawConfig, executor: ExecutorKind) -> (u32, usize) {
         let retries = raw.retries.unwrap_or(DEFAULT_RETRIES);
         if retries == 0 {
             let span = self.locate.top_value("retries");
@@ -343,9 +380,10 @@ impl Checker<'_> {
                 "`retries` counts attempts, the first included: write `retries: 1` for no retry",
             ));
         }
-        let parallel = raw
-            .parallel
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let parallel = raw.parallel.unwrap_or_else(|| match executor {
+            ExecutorKind::Slurm => DEFAULT_SLURM_PARALLEL,
+            ExecutorKind::Local => std::thread::available_parallelism().map_or(1, usize::from),
+        });
         if parallel == 0 {
             let span = self.locate.top_value("parallel");
             self.push(Diagnostic::new("`parallel` must be at least 1", span).hint(
@@ -450,6 +488,11 @@ impl Checker<'_> {
             parallel: self.job_parallel(n, raw),
             stage: 0,
             hooks,
+            executor: self.executor(
+                raw.executor.as_ref(),
+                Owner::Job(n, &raw.name),
+                defaults.executor,
+            ),
         })
     }
 

@@ -5,9 +5,11 @@
 //! returns the raw [`Facts`]; judging them is `outcome.rs`'s job.
 //!
 //! Knows nothing of state, staging or items. The local executor, a child
-//! process in its own process group, lives in `exec/local.rs`.
+//! process in its own process group, lives in `exec/local.rs`; the Slurm
+//! executor, a batch job on a cluster, in `exec/slurm.rs`.
 
 mod local;
+mod slurm;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use nix::sys::signal::Signal;
 use crate::outcome::{End, Facts};
 use crate::signals::{Kill, Shutdown, signal_for};
 pub(crate) use local::{LocalExecutor, kill_orphans};
+pub(crate) use slurm::SlurmExecutor;
 
 /// How often a running job is checked for timeout and shutdown. Its exit
 /// is not polled: a local wait returns as soon as the child exits.
@@ -32,6 +35,8 @@ pub(crate) struct Launch {
     pub(crate) env: Vec<(&'static str, OsString)>,
     pub(crate) dir: PathBuf,
     pub(crate) log: PathBuf,
+    /// The run's timeout, which a cluster is told as the job's time limit.
+    pub(crate) timeout: Duration,
 }
 
 /// Starts runs somewhere: a local process, a cluster job.
@@ -46,6 +51,22 @@ pub(crate) trait Running: Send {
     fn wait(&mut self, wait: Duration) -> Option<End>;
     /// Sends `signal` to everything the run started.
     fn signal(&mut self, signal: Signal);
+    /// Whether the run is under way; a cluster job waiting in its queue is
+    /// not, and its timeout starts only once it runs.
+    fn under_way(&mut self) -> bool {
+        true
+    }
+    /// What changed since the last call: a cluster job's id and state.
+    fn progress(&mut self) -> Option<Progress> {
+        None
+    }
+}
+
+/// A cluster job's id and the state the cluster last reported for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Progress {
+    pub(crate) job_id: String,
+    pub(crate) state: String,
 }
 
 /// The limits a run is held to.
@@ -62,8 +83,19 @@ pub(crate) fn execute(
     limits: Limits,
     shutdown: &Shutdown,
 ) -> Facts {
+    execute_reporting(executor, launch, limits, shutdown, &mut |_| {})
+}
+
+/// [`execute`], handing every [`Progress`] of the run to `report`.
+pub(crate) fn execute_reporting(
+    executor: &dyn Executor,
+    launch: &Launch,
+    limits: Limits,
+    shutdown: &Shutdown,
+    report: &mut dyn FnMut(Progress),
+) -> Facts {
     match executor.start(launch) {
-        Ok(running) => supervise(running, limits, shutdown),
+        Ok(running) => supervise(running, limits, shutdown, report),
         Err(why) => Facts {
             end: End::NotStarted(why),
             timed_out: false,
@@ -80,8 +112,9 @@ pub(crate) fn supervise(
     mut running: Box<dyn Running>,
     limits: Limits,
     shutdown: &Shutdown,
+    report: &mut dyn FnMut(Progress),
 ) -> Facts {
-    let deadline = Instant::now() + limits.timeout;
+    let mut deadline: Option<Instant> = None;
     let mut facts = Facts {
         end: End::Lost(String::new()),
         timed_out: false,
@@ -94,11 +127,17 @@ pub(crate) fn supervise(
     // forwarded at once
     let mut wait = Duration::ZERO;
     facts.end = loop {
+        if let Some(progress) = running.progress() {
+            report(progress);
+        }
         if let Some(end) = running.wait(wait) {
             break end;
         }
         wait = POLL;
         let now = Instant::now();
+        if deadline.is_none() && running.under_way() {
+            deadline = Some(now + limits.timeout);
+        }
         let count = shutdown.count();
         let send = if count > seen {
             seen = count;
@@ -106,7 +145,7 @@ pub(crate) fn supervise(
             shutdown
                 .signal()
                 .map(|signal| signal_for(Kill::Forwarded { signal, count }))
-        } else if !facts.timed_out && !facts.stopped && now >= deadline {
+        } else if !facts.timed_out && !facts.stopped && deadline.is_some_and(|at| now >= at) {
             facts.timed_out = true;
             Some(signal_for(Kill::Timeout))
         } else if kill_at.is_some_and(|at| now >= at) {
@@ -123,6 +162,9 @@ pub(crate) fn supervise(
             }
         }
     };
+    if let Some(progress) = running.progress() {
+        report(progress);
+    }
     // the main process is gone; whatever it left behind would be an orphan
     running.signal(signal_for(Kill::Leftovers));
     facts

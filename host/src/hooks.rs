@@ -68,6 +68,7 @@ pub(crate) fn run(
         env: environment(ended, context.dir),
         dir: context.dir.to_path_buf(),
         log: context.output.clone(),
+        timeout: HOOK_TIMEOUT,
     };
     let limits = Limits {
         timeout: HOOK_TIMEOUT,

@@ -1,9 +1,9 @@
 //! Every path the host itself makes in a flow folder: the state database,
-//! the run lock and the run logs under `<flow>/.flow/`, and the hidden
-//! staging area inside each target root where jobs write. A run whose
-//! files live in a bucket has a folder of its own under
-//! `.flow/transfers/`: its downloaded inputs, and the staging file of an
-//! `s3://` target.
+//! the run lock, the run logs and the Slurm batch scripts and exit-code
+//! files under `<flow>/.flow/`, and the hidden staging area inside each
+//! target root where jobs write. A run whose files live in a bucket has a
+//! folder of its own under `.flow/transfers/`: its downloaded inputs, and
+//! the staging file of an `s3://` target.
 //!
 //! Only names paths; creating and reading them is the callers' business.
 
@@ -56,6 +56,22 @@ impl Layout {
     /// Where the output of the hook run after run `id` is kept while it runs.
     pub(crate) fn hook_output(&self, id: i64, hook: &str) -> PathBuf {
         self.logs().join(format!(".{id}-{hook}.out"))
+    }
+
+    /// Where the batch scripts of Slurm runs and their exit-code files are.
+    pub(crate) fn slurm(&self) -> PathBuf {
+        self.dot.join("slurm")
+    }
+
+    /// The batch script submitted for run `id`.
+    pub(crate) fn batch_script(&self, id: i64) -> PathBuf {
+        self.slurm().join(format!("{id}.sh"))
+    }
+
+    /// The file the batch script of run `id` writes the job's exit code to,
+    /// by a rename, so that a reader never sees half of it.
+    pub(crate) fn exit_file(&self, id: i64) -> PathBuf {
+        self.slurm().join(format!("{id}.exit"))
     }
 
     /// Bytes of every file under `<flow>/.flow/`: the state and the logs.
@@ -146,5 +162,7 @@ mod tests {
             layout.download(7, "right", "b.csv"),
             Path::new("/f/.flow/transfers/7/input/right/b.csv")
         );
+        assert_eq!(layout.batch_script(7), Path::new("/f/.flow/slurm/7.sh"));
+        assert_eq!(layout.exit_file(7), Path::new("/f/.flow/slurm/7.exit"));
     }
 }

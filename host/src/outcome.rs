@@ -79,6 +79,27 @@ pub(crate) enum End {
     NotStarted(String),
     /// The executor lost track of it; why.
     Lost(String),
+    /// A cluster ended the job for a reason of its own, in the state it
+    /// reported (`OUT_OF_MEMORY`, `NODE_FAIL`...).
+    Cluster {
+        stop: ClusterStop,
+        state: String,
+    },
+}
+
+/// Why a cluster ended a job itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClusterStop {
+    /// Its time limit passed.
+    TimeLimit,
+    /// It used more memory than it asked for.
+    OutOfMemory,
+    /// Its node failed or it was preempted: not the job's doing.
+    NodeLost,
+    /// Someone cancelled it (the facts say whether this host did).
+    Cancelled,
+    /// It failed without writing its exit code: the batch script failed.
+    Failed,
 }
 
 /// Everything known about a finished run, before it is judged.
@@ -123,6 +144,31 @@ pub(crate) fn classify(facts: &Facts, output: bool) -> Outcome {
         (End::Exited(_), ..) => Outcome::Failed,
         (End::Killed(_), ..) => Outcome::Signaled,
         (End::Lost(_), ..) => Outcome::Lost,
+        (End::Cluster { stop, .. }, ..) => match stop {
+            ClusterStop::TimeLimit => Outcome::TimedOut,
+            ClusterStop::OutOfMemory | ClusterStop::Failed => Outcome::Failed,
+            ClusterStop::NodeLost => Outcome::Interrupted,
+            ClusterStop::Cancelled => Outcome::Signaled,
+        },
+    }
+}
+
+/// What a cluster's own end of a job means, for the log and the status.
+fn describe_cluster(stop: ClusterStop, state: &str) -> String {
+    match stop {
+        ClusterStop::TimeLimit => {
+            format!("timed out: Slurm ended the job at its time limit ({state})")
+        }
+        ClusterStop::OutOfMemory => format!(
+            "out of memory: Slurm ended the job for using more than its `slurm.mem` ({state})"
+        ),
+        ClusterStop::NodeLost => format!(
+            "interrupted: Slurm lost the job's node or preempted it ({state}); it will run again"
+        ),
+        ClusterStop::Cancelled => format!("cancelled outside flow ({state})"),
+        ClusterStop::Failed => {
+            format!("failed before the job could report its exit code ({state})")
+        }
     }
 }
 
@@ -137,6 +183,9 @@ pub(crate) fn describe(facts: &Facts, outcome: Outcome, timeout: Duration) -> St
         .map_or_else(|| "a signal".to_owned(), signal_name);
     match (outcome, &facts.end) {
         (Outcome::SpawnFailed, End::NotStarted(why)) => why.clone(),
+        (_, End::Cluster { stop, state }) if !facts.timed_out && !facts.stopped => {
+            describe_cluster(*stop, state)
+        }
         (Outcome::TimedOut, _) => format!(
             "timed out after {}; process group stopped with {sent}",
             humantime::format_duration(timeout)
@@ -155,6 +204,7 @@ pub(crate) fn describe(facts: &Facts, outcome: Outcome, timeout: Duration) -> St
         (_, End::Exited(code)) => format!("exited with code {code}"),
         (_, End::Killed(signal)) => format!("killed by {}", signal_name(*signal)),
         (_, End::Lost(why) | End::NotStarted(why)) => format!("lost: {why}"),
+        (_, End::Cluster { stop, state }) => describe_cluster(*stop, state),
     }
 }
 
@@ -173,7 +223,17 @@ mod tests {
 
     #[test]
     fn every_case_of_the_facts_has_its_outcome() {
-        use End::{Exited, Killed, Lost, NotStarted};
+        use End::{Cluster, Exited, Killed, Lost, NotStarted};
+        let cluster = |stop| {
+            facts(
+                Cluster {
+                    stop,
+                    state: "X".into(),
+                },
+                false,
+                false,
+            )
+        };
         let cases = [
             (facts(Exited(0), false, false), true, Outcome::Success),
             (facts(Exited(0), false, false), false, Outcome::NoOutput),
@@ -195,6 +255,35 @@ mod tests {
                 facts(Lost("gone".into()), false, false),
                 false,
                 Outcome::Lost,
+            ),
+            (cluster(ClusterStop::TimeLimit), false, Outcome::TimedOut),
+            (cluster(ClusterStop::OutOfMemory), false, Outcome::Failed),
+            (cluster(ClusterStop::Failed), false, Outcome::Failed),
+            (cluster(ClusterStop::NodeLost), false, Outcome::Interrupted),
+            (cluster(ClusterStop::Cancelled), false, Outcome::Signaled),
+            (
+                facts(
+                    Cluster {
+                        stop: ClusterStop::Cancelled,
+                        state: "CANCELLED".into(),
+                    },
+                    true,
+                    false,
+                ),
+                false,
+                Outcome::TimedOut,
+            ),
+            (
+                facts(
+                    Cluster {
+                        stop: ClusterStop::Cancelled,
+                        state: "CANCELLED".into(),
+                    },
+                    false,
+                    true,
+                ),
+                false,
+                Outcome::Interrupted,
             ),
         ];
         for (facts, output, expected) in cases {
@@ -224,6 +313,18 @@ mod tests {
         assert_eq!(
             describe(&failed, Outcome::Failed, minute),
             "exited with code 3"
+        );
+        let oom = facts(
+            End::Cluster {
+                stop: ClusterStop::OutOfMemory,
+                state: "OUT_OF_MEMORY".into(),
+            },
+            false,
+            false,
+        );
+        assert_eq!(
+            describe(&oom, classify(&oom, false), minute),
+            "out of memory: Slurm ended the job for using more than its `slurm.mem` (OUT_OF_MEMORY)"
         );
     }
 

@@ -10,6 +10,8 @@
 //! downloaded before it starts and its target uploaded before its success
 //! is recorded (`transfer.rs`), on the run's own worker thread.
 
+mod adopt;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
@@ -19,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Config, Job};
+use crate::config::{Config, ExecutorKind, Job};
 use crate::error::Error;
-use crate::exec::{self, Executor, Launch, Limits};
+use crate::exec::{self, Executor, Launch, Limits, Progress, SlurmExecutor};
 use crate::hooks;
 use crate::layout::Layout;
 use crate::lock::Lock;
@@ -29,7 +31,7 @@ use crate::outcome::{self, Facts, Outcome};
 use crate::plan::{self, Decision, Item, Known, Pending, Planned, Reason};
 use crate::scan::{FileMeta, Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
-use crate::state::{NewRun, RunEnd, State};
+use crate::state::{ClusterJob, NewRun, RunEnd, RunRecord, SUBMITTING, State};
 use crate::storage::is_remote;
 use crate::storage::s3::S3Error;
 use crate::transfer::Transfers;
@@ -91,7 +93,14 @@ pub(crate) fn run_pass(
         }
     };
     let state = State::open(&layout)?;
-    recover(config, &layout, &state)?;
+    let on_cluster = recover(config, &layout, &state)?;
+    let uses_slurm = config
+        .jobs
+        .iter()
+        .any(|job| job.executor == ExecutorKind::Slurm);
+    let slurm = (uses_slurm || !on_cluster.is_empty())
+        .then(|| SlurmExecutor::new(&config.dir.path, config.slurm.clone()));
+    let slurm = slurm.as_ref();
     let (records, scan) = read_state_and_list(config, &state);
     let mut pass = Pass {
         known: Known::new(records?),
@@ -99,9 +108,20 @@ pub(crate) fn run_pass(
         layout,
         state,
         executor,
+        slurm,
         shutdown,
         ran: HashSet::new(),
         summary: Summary::default(),
+    };
+    let adopted = !on_cluster.is_empty();
+    pass.adopt(on_cluster)?;
+    // the folders were listed before the adopted jobs' outputs landed
+    let scan = if adopted {
+        let mut fresh = Scan::new(&config.dir.path);
+        plan::list_ahead(config, &mut fresh);
+        fresh
+    } else {
+        scan
     };
     pass.rounds(scan)?;
     if let Some(keep) = config.keep {
@@ -167,7 +187,10 @@ struct Pass<'a> {
     layout: Layout,
     state: State,
     known: Known,
+    /// Where local runs and hooks run.
     executor: &'a dyn Executor,
+    /// Where Slurm runs run, when the flow has any.
+    slurm: Option<&'a SlurmExecutor>,
     shutdown: &'a Shutdown,
     /// Items started in this pass, by job index and item id.
     ran: HashSet<(usize, String)>,
@@ -255,7 +278,22 @@ struct Ended {
     uploaded: Option<Result<FileMeta, S3Error>>,
 }
 
-impl Pass<'_> {
+/// What a worker tells the pass: a cluster job's progress, or the end
+/// (boxed: far larger than a progress, and sent once a run).
+enum Message {
+    Progress { run: i64, progress: Progress },
+    Ended(Box<Ended>),
+}
+
+/// Sends a run's progress to the pass, which records it.
+fn reporter(run: i64, done: &mpsc::Sender<Message>) -> impl FnMut(Progress) + '_ {
+    move |progress| {
+        // the receiver lives until every worker is done
+        let _ = done.send(Message::Progress { run, progress });
+    }
+}
+
+impl<'a> Pass<'a> {
     /// Plans and runs rounds until one starts nothing. A round runs what
     /// the plan makes ready and what that unlocks; the next round sees what
     /// landed meanwhile in local folders (buckets are listed once a pass).
@@ -298,7 +336,7 @@ impl Pass<'_> {
     /// Starts ready items up to the limits and follows them to their ends,
     /// starting what each end makes ready.
     fn round(&mut self, mut board: Board, scan: &mut Scan) -> Result<(), Error> {
-        let (done, ends) = mpsc::channel::<Ended>();
+        let (done, ends) = mpsc::channel::<Message>();
         std::thread::scope(|scope| {
             let mut in_flight = 0;
             loop {
@@ -313,25 +351,55 @@ impl Pass<'_> {
                         self.start(&board.entries[index], index, attempt, reason)?;
                     board.running[board.entries[index].item.job] += 1;
                     in_flight += 1;
-                    let (done, executor, shutdown) = (done.clone(), self.executor, self.shutdown);
-                    let limits = self.limits(&self.config.jobs[board.entries[index].item.job]);
+                    let job = &self.config.jobs[board.entries[index].item.job];
+                    let (done, shutdown) = (done.clone(), self.shutdown);
+                    let (executor, limits) = (self.executor_for(job), self.limits(job));
                     scope.spawn(move || {
-                        let ended =
-                            run_with_transfers(executor, &launch, limits, shutdown, started);
-                        // the receiver lives until every worker is done
-                        let _ = done.send(ended);
+                        let mut report = reporter(started.run, &done);
+                        let ended = run_with_transfers(
+                            executor,
+                            &launch,
+                            limits,
+                            shutdown,
+                            started,
+                            &mut report,
+                        );
+                        let _ = done.send(Message::Ended(Box::new(ended)));
                     });
                 }
                 if in_flight == 0 {
                     return Ok(());
                 }
-                let Ok(ended) = ends.recv() else {
-                    return Ok(());
-                };
-                in_flight -= 1;
-                self.finish(&mut board, scan, ended)?;
+                match ends.recv() {
+                    Ok(Message::Progress { run, progress }) => {
+                        self.record_progress(run, progress)?
+                    }
+                    Ok(Message::Ended(ended)) => {
+                        in_flight -= 1;
+                        self.finish(&mut board, scan, *ended)?;
+                    }
+                    Err(_) => return Ok(()),
+                }
             }
         })
+    }
+
+    /// Where `job`'s runs happen.
+    fn executor_for(&self, job: &Job) -> &'a dyn Executor {
+        match (job.executor, self.slurm) {
+            (ExecutorKind::Slurm, Some(slurm)) => slurm,
+            _ => self.executor,
+        }
+    }
+
+    fn record_progress(&self, run: i64, progress: Progress) -> Result<(), Error> {
+        self.state.set_cluster(
+            run,
+            &ClusterJob {
+                job_id: Some(progress.job_id),
+                state: progress.state,
+            },
+        )
     }
 
     fn limits(&self, job: &Job) -> Limits {
@@ -371,6 +439,15 @@ impl Pass<'_> {
         let staging = self.layout.staging(&job.target.root, id, file_name);
         let log = self.layout.log(id, &job.name, &item.id);
         self.state.set_run_paths(id, &log, &staging)?;
+        if job.executor == ExecutorKind::Slurm {
+            // before `sbatch`: a host dying during the call leaves a row a
+            // later pass resolves by the run id in the job's comment
+            let submitting = ClusterJob {
+                job_id: None,
+                state: SUBMITTING.to_owned(),
+            };
+            self.state.set_cluster(id, &submitting)?;
+        }
         self.ran.insert((item.job, item.id.clone()));
         let dir = &self.config.dir.path;
         let (transfers, inputs) = self.local_inputs(item, id);
@@ -388,6 +465,7 @@ impl Pass<'_> {
             ],
             dir: dir.clone(),
             log: log.clone(),
+            timeout: job.timeout,
         };
         tracing::info!(job = %job.name, item = %item.id, run = id, attempt, reason = reason.describe(), "run started");
         let started = Started {
@@ -429,14 +507,27 @@ impl Pass<'_> {
     /// Judges a run's end, promotes or discards its output, records it, and
     /// decides again the items that waited for its target.
     fn finish(&mut self, board: &mut Board, scan: &mut Scan, ended: Ended) -> Result<(), Error> {
+        let item = board.entries[ended.started.index].item.clone();
+        board.running[item.job] -= 1;
+        let produced = self.settle(&item, ended)?;
+        board.pending.remove(&item.target);
+        if let Some(meta) = produced {
+            scan.record_file(&item.target, meta);
+        }
+        self.unblock(board, scan, &item.target);
+        Ok(())
+    }
+
+    /// Judges a run's end, promotes or uploads or discards its output,
+    /// records it and runs its hook; the target's metadata when it was
+    /// promoted.
+    fn settle(&mut self, item: &Item, ended: Ended) -> Result<Option<FileMeta>, Error> {
         let Ended {
             started,
             facts,
             uploaded,
         } = ended;
-        let item = board.entries[started.index].item.clone();
         let job = &self.config.jobs[item.job];
-        board.running[item.job] -= 1;
         let target = located(&self.config.dir.path, &item.target);
         let mut outcome = outcome::classify(&facts, started.staging.is_file());
         note(
@@ -479,13 +570,8 @@ impl Pass<'_> {
             self.known.update(record);
         }
         self.count(job, &item.id, started.run, outcome, duration);
-        self.hook(job, &item, &started, &facts, outcome)?;
-        board.pending.remove(&item.target);
-        if let Some(meta) = produced {
-            scan.record_file(&item.target, meta);
-        }
-        self.unblock(board, scan, &item.target);
-        Ok(())
+        self.hook(job, item, &started, &facts, outcome)?;
+        Ok(produced)
     }
 
     /// Runs the job's hook for this end, if it has one for it: `on_success`
@@ -583,6 +669,7 @@ fn run_with_transfers(
     limits: Limits,
     shutdown: &Shutdown,
     started: Started,
+    report: &mut dyn FnMut(Progress),
 ) -> Ended {
     if let Err(error) = started.transfers.fetch() {
         tracing::error!(run = started.run, "{error}");
@@ -600,7 +687,12 @@ fn run_with_transfers(
             uploaded: None,
         };
     }
-    let facts = exec::execute(executor, launch, limits, shutdown);
+    let facts = exec::execute_reporting(executor, launch, limits, shutdown, report);
+    ended_with_upload(started, facts)
+}
+
+/// A run's end, with its `s3://` target uploaded first after a success.
+fn ended_with_upload(started: Started, facts: Facts) -> Ended {
     let succeeded = outcome::classify(&facts, started.staging.is_file()) == Outcome::Success;
     let uploaded = if succeeded && started.transfers.uploads() {
         note(&started.log, "uploading the output");
@@ -667,45 +759,63 @@ fn note(log: &Path, line: &str) {
     }
 }
 
+/// Records a run a dead host left as interrupted, so the plan redoes it.
+fn record_interrupted(state: &State, run: &RunRecord) -> Result<(), Error> {
+    state.finish_run(
+        run.id,
+        &RunEnd {
+            outcome: Outcome::Interrupted,
+            ended_at: &now_rfc3339(),
+            duration_ms: 0,
+            exit_code: None,
+            signal: None,
+            produced: None,
+        },
+    )?;
+    note(
+        &run.log,
+        "flow stopped during this run; the item will be run again",
+    );
+    tracing::warn!(job = %run.job, item = %run.item, run = run.id, "found a run interrupted by a stopped flow; it will be redone");
+    Ok(())
+}
+
 /// With the lock held, runs still marked running belong to a host that died
-/// (`kill -9`, power loss): stop what is left of their jobs, drop their
-/// staging files and record them as interrupted, so the plan redoes them.
-fn recover(config: &Config, layout: &Layout, state: &State) -> Result<(), Error> {
+/// (`kill -9`, power loss). Local ones: stop what is left of their jobs,
+/// drop their staging files and record them as interrupted, so the plan
+/// redoes them. Slurm ones go on on the cluster: they are returned, for
+/// [`Pass::adopt`], staging files and all.
+fn recover(config: &Config, layout: &Layout, state: &State) -> Result<Vec<RunRecord>, Error> {
+    let mut on_cluster = Vec::new();
     for run in state.running_runs()? {
+        if run.cluster.is_some() {
+            on_cluster.push(run);
+            continue;
+        }
         exec::kill_orphans(run.id, &config.dir.path);
         discard(&run.staging);
-        state.finish_run(
-            run.id,
-            &RunEnd {
-                outcome: Outcome::Interrupted,
-                ended_at: &now_rfc3339(),
-                duration_ms: 0,
-                exit_code: None,
-                signal: None,
-                produced: None,
-            },
-        )?;
-        note(
-            &run.log,
-            "flow stopped during this run; the item will be run again",
-        );
-        tracing::warn!(job = %run.job, item = %run.item, run = run.id, "found a run interrupted by a stopped flow; it will be redone");
+        record_interrupted(state, &run)?;
     }
-    // anything still staged or downloaded is a leftover of a dead run: no
-    // run is live now
-    match std::fs::remove_dir_all(layout.transfers()) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            tracing::warn!(path = %layout.transfers().display(), %error, "could not remove leftover downloads")
-        }
-    }
-    for job in &config.jobs {
-        let Ok(entries) = std::fs::read_dir(layout.staging_area(&job.target.root)) else {
+    // anything else still staged or downloaded is a leftover of a dead run:
+    // no local run is live now, and the cluster's keep their files
+    let kept: HashSet<PathBuf> = on_cluster
+        .iter()
+        .flat_map(|run| [run.staging.clone(), layout.transfer(run.id)])
+        .collect();
+    let areas = config
+        .jobs
+        .iter()
+        .map(|job| layout.staging_area(&job.target.root))
+        .chain(std::iter::once(layout.transfers()));
+    for area in areas {
+        let Ok(entries) = std::fs::read_dir(area) else {
             continue;
         };
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
+            if kept.contains(&path) {
+                continue;
+            }
             if path.is_dir() {
                 let _ = std::fs::remove_dir_all(&path);
             } else {
@@ -713,5 +823,5 @@ fn recover(config: &Config, layout: &Layout, state: &State) -> Result<(), Error>
             }
         }
     }
-    Ok(())
+    Ok(on_cluster)
 }

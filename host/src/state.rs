@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
+use crate::config::ExecutorKind;
 use crate::error::Error;
 use crate::layout::Layout;
 pub(crate) use crate::outcome::Outcome;
@@ -18,7 +19,7 @@ pub(crate) use crate::outcome::Outcome;
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Applied in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "
     CREATE TABLE runs (
         id           INTEGER PRIMARY KEY,
@@ -63,7 +64,18 @@ const MIGRATIONS: [&str; 4] = [
     ALTER TABLE runs ADD COLUMN hook_error TEXT;
     CREATE INDEX runs_ended ON runs (ended_at);
 ",
+    // a run submitted to Slurm: where it runs, the cluster's job id (NULL
+    // while `sbatch` is being called) and the state Slurm last reported,
+    // so that a later pass adopts the job instead of running it again
+    "
+    ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE runs ADD COLUMN slurm_job_id TEXT;
+    ALTER TABLE runs ADD COLUMN slurm_state TEXT;
+",
 ];
+
+/// `runs.slurm_state` of a run recorded before `sbatch` is called.
+pub(crate) const SUBMITTING: &str = "SUBMITTING";
 
 /// `items.status` of an item `flow retry` re-armed.
 const REARMED: &str = "retry";
@@ -77,6 +89,19 @@ impl ToSql for Outcome {
 }
 
 impl FromSql for Outcome {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::from_name(text).ok_or_else(|| unknown_text(text))
+    }
+}
+
+impl ToSql for ExecutorKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for ExecutorKind {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         let text = value.as_str()?;
         Self::from_name(text).ok_or_else(|| unknown_text(text))
@@ -150,6 +175,18 @@ pub(crate) struct RunRecord {
     pub(crate) staging: PathBuf,
     /// What went wrong with the hook run after this run, if anything.
     pub(crate) hook_error: Option<String>,
+    /// Where it ran, and for a Slurm run its job.
+    pub(crate) executor: ExecutorKind,
+    pub(crate) cluster: Option<ClusterJob>,
+}
+
+/// A run's job on the cluster, as last recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClusterJob {
+    /// `None` while it is being submitted.
+    pub(crate) job_id: Option<String>,
+    /// Slurm's state (`PENDING`, `RUNNING`, `COMPLETED`...) or [`SUBMITTING`].
+    pub(crate) state: String,
 }
 
 /// What a new run starts with.
@@ -179,7 +216,7 @@ pub(crate) struct State {
 }
 
 const RUN_COLUMNS: &str = "id, job, item, attempt, started_at, ended_at, duration_ms, outcome, \
-     exit_code, signal, log, staging, hook_error";
+     exit_code, signal, log, staging, hook_error, executor, slurm_job_id, slurm_state";
 const ITEM_COLUMNS: &str =
     "job, item, status, attempts, inputs, last_run, target, target_size, target_mtime, rerun";
 
@@ -219,8 +256,19 @@ impl State {
             return Ok(());
         }
         // one transaction for all of them: a reader beside the first run
-        // (`flow serve`) sees no tables or the whole schema, never a part
-        let tx = self.conn.unchecked_transaction()?;
+        // (`flow serve`) sees no tables or the whole schema, never a part;
+        // taken for writing at once, and the version read again inside it,
+        // so that a second process opening a new state (`flow status`
+        // beside the first `flow run`) waits and finds the work done
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let done = usize::try_from(version).unwrap_or(0);
+        if done >= MIGRATIONS.len() {
+            return Ok(());
+        }
         for migration in &MIGRATIONS[done..] {
             tx.execute_batch(migration)?;
         }
@@ -283,6 +331,20 @@ impl State {
                     log.to_string_lossy(),
                     staging.to_string_lossy()
                 ])
+            })
+            .map(drop)
+            .map_err(|source| self.error(source))
+    }
+
+    /// Records that run `id` runs on Slurm: its job id once known, and the
+    /// state Slurm reported (or [`SUBMITTING`] before `sbatch` is called).
+    pub(crate) fn set_cluster(&self, id: i64, job: &ClusterJob) -> Result<(), Error> {
+        self.conn
+            .prepare_cached(
+                "UPDATE runs SET executor = ?2, slurm_job_id = ?3, slurm_state = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![id, ExecutorKind::Slurm, job.job_id, job.state])
             })
             .map(drop)
             .map_err(|source| self.error(source))
@@ -643,6 +705,16 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         log: PathBuf::from(log),
         staging: PathBuf::from(staging),
         hook_error: row.get(12)?,
+        executor: row.get(13)?,
+        cluster: row
+            .get::<_, Option<String>>(15)?
+            .map(|state| -> rusqlite::Result<ClusterJob> {
+                Ok(ClusterJob {
+                    job_id: row.get(14)?,
+                    state,
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -798,6 +870,42 @@ mod tests {
         state.finish_run(id, &end).expect("finish");
         let item = state.item("a", "x").expect("query").expect("item");
         assert_eq!(item.attempts, 1);
+    }
+
+    #[test]
+    fn a_slurm_run_is_recorded_submitting_then_with_its_job_id_and_stays_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(&Layout::new(dir.path())).expect("open");
+        let new = NewRun {
+            job: "a",
+            item: "x",
+            attempt: 1,
+            started_at: "2026-01-01T00:00:00.000Z",
+            inputs: "fp",
+            target: "t",
+        };
+        let id = state.begin_run(&new).expect("begin");
+        let local = state.run(id).expect("read").expect("the run");
+        assert_eq!((local.executor, local.cluster), (ExecutorKind::Local, None));
+        let submitting = ClusterJob {
+            job_id: None,
+            state: SUBMITTING.into(),
+        };
+        state.set_cluster(id, &submitting).expect("submitting");
+        assert_eq!(
+            state.running_runs().expect("running")[0].cluster,
+            Some(submitting)
+        );
+        let known = ClusterJob {
+            job_id: Some("42".into()),
+            state: "RUNNING".into(),
+        };
+        state.set_cluster(id, &known).expect("job id");
+        let run = state.run(id).expect("read").expect("the run");
+        assert_eq!(
+            (run.executor, run.cluster),
+            (ExecutorKind::Slurm, Some(known))
+        );
     }
 
     fn finished(state: &State, item: &str, outcome: Outcome, ended_at: &str) -> i64 {

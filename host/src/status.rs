@@ -117,6 +117,25 @@ pub(crate) struct RunView {
     pub(crate) log: String,
     /// Why the hook run after this run failed, if it did.
     pub(crate) hook_error: Option<String>,
+    pub(crate) executor: ExecutorView,
+}
+
+/// Where a run ran: `local`, or `slurm` with the job id and Slurm state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ExecutorView {
+    pub(crate) kind: &'static str,
+    pub(crate) job_id: Option<String>,
+    pub(crate) state: Option<String>,
+}
+
+impl ExecutorView {
+    fn of(run: &RunRecord) -> Self {
+        Self {
+            kind: run.executor.as_str(),
+            job_id: run.cluster.as_ref().and_then(|job| job.job_id.clone()),
+            state: run.cluster.as_ref().map(|job| job.state.clone()),
+        }
+    }
 }
 
 impl RunView {
@@ -133,6 +152,7 @@ impl RunView {
             signal: run.signal,
             log: run.log.display().to_string(),
             hook_error: run.hook_error.clone(),
+            executor: ExecutorView::of(run),
         }
     }
 
@@ -143,6 +163,9 @@ impl RunView {
         }
         if let Some(signal) = self.signal {
             let _ = write!(text, " (signal {signal})");
+        }
+        if let (Some(job), Some(state)) = (&self.executor.job_id, &self.executor.state) {
+            let _ = write!(text, " (slurm job {job} {state})");
         }
         let _ = write!(text, " at {}", self.started_at);
         if let Some(ms) = self.duration_ms {

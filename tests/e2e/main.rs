@@ -14,6 +14,7 @@ mod run;
 mod s3;
 mod sample_flow;
 mod serve;
+mod slurm;
 mod status;
 mod watch;
 

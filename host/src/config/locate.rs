@@ -36,6 +36,41 @@ impl<'a> Locator<'a> {
         Some(span(index, 0, key))
     }
 
+    /// Line indexes `[start, end)` of the lines below the top-level `block:`
+    /// key, up to the next top-level key.
+    fn top_block(&self, block: &str) -> Option<(usize, usize)> {
+        let start = self
+            .lines
+            .iter()
+            .position(|line| key_at(line, block).is_some_and(|col| col == 0))?;
+        let end = (start + 1..self.lines.len())
+            .find(|&i| {
+                let line = self.lines[i];
+                !line.is_empty() && !line.starts_with([' ', '\t', '#'])
+            })
+            .unwrap_or(self.lines.len());
+        Some((start, end))
+    }
+
+    /// The span of `key`'s value inside the top-level mapping `block:`
+    /// (block or flow style); of `block:`'s value when `key` is not there.
+    pub(crate) fn block_value(&self, block: &str, key: &str) -> Option<Span> {
+        let (start, end) = self.top_block(block)?;
+        (start..end)
+            .find(|&i| key_at(self.lines[i], key).is_some_and(|col| i > start || col > 0))
+            .and_then(|i| self.value_in_line(i, key))
+            .or_else(|| self.top_value(block))
+    }
+
+    /// The span of `key` itself inside the top-level mapping `block:`.
+    pub(crate) fn block_key(&self, block: &str, key: &str) -> Option<Span> {
+        let (start, end) = self.top_block(block)?;
+        let index = (start..end)
+            .find(|&i| key_at(self.lines[i], key).is_some_and(|col| i > start || col > 0))?;
+        let col = key_at(self.lines[index], key)?;
+        Some(span(index, col, key))
+    }
+
     /// Line indexes `[start, end)` of the `n`th item of the `jobs:` list.
     fn job_block(&self, n: usize) -> Option<(usize, usize)> {
         let jobs = self
@@ -217,5 +252,19 @@ jobs:
         assert_eq!((right.line, right.col, right.len), (10, 22, 15));
         assert_eq!(locate.job(1).map(|s| s.line), Some(7));
         assert_eq!(locate.job_key(0, "run").map(|s| s.col), Some(5));
+    }
+
+    #[test]
+    fn finds_keys_inside_a_top_level_block() {
+        let text = "slurm:\n  partition: batch\n  mem: 2X\nslurm_not: 1\njobs: []\n";
+        let locate = Locator::new(text);
+        let mem = locate.block_value("slurm", "mem").expect("found");
+        assert_eq!((mem.line, mem.col, mem.len), (3, 8, 2));
+        let key = locate.block_key("slurm", "partition").expect("found");
+        assert_eq!((key.line, key.col), (2, 3));
+        assert_eq!(locate.block_key("slurm", "jobs"), None);
+        let inline = Locator::new("slurm: { mem: 2X }\n");
+        let mem = inline.block_value("slurm", "mem").expect("found");
+        assert_eq!((mem.line, mem.col), (1, 15));
     }
 }

@@ -85,7 +85,7 @@ error: unknown key `colour` at the top level
   |
 2 | colour: red
   | ^^^^^^
-hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel`, `keep`, `on_error`, `on_success` and `jobs`
+hint: the keys allowed at the top level are `settle`, `retries`, `timeout`, `grace`, `parallel`, `keep`, `on_error`, `on_success`, `executor`, `slurm` and `jobs`
 
 error: jobs form a cycle through their folders: `a` -> `b` -> `a`
  --> flow.yaml:6:13
@@ -264,5 +264,90 @@ AWS_REGION (or ~/.aws), never from flow.yaml
     assert_eq!(
         parse(&good).expect("valid").jobs[0].source.root,
         "s3://drops/in"
+    );
+}
+
+const SLURM_FLOW: &str = "executor: slurm
+slurm:
+  partition: batch
+  cpus: 2
+  mem: 2G
+  args: [\"--qos=normal\"]
+jobs:
+  - { name: a, run: sh, source: in, target: out }
+  - { name: b, run: sh, source: out, target: done, executor: local }
+";
+
+#[test]
+fn the_slurm_block_and_executors_are_read_with_their_defaults() {
+    let config = parse(SLURM_FLOW).expect("valid");
+    assert_eq!(config.jobs[0].executor, ExecutorKind::Slurm);
+    assert_eq!(config.jobs[1].executor, ExecutorKind::Local);
+    assert_eq!(config.parallel, DEFAULT_SLURM_PARALLEL);
+    assert_eq!(
+        config.slurm,
+        SlurmOptions {
+            partition: Some("batch".into()),
+            account: None,
+            cpus: Some(2),
+            mem: Some("2G".into()),
+            args: vec!["--qos=normal".into()],
+        }
+    );
+}
+
+#[test]
+fn slurm_errors_name_the_line_and_the_fix() {
+    let text = "executor: slurm
+slurm:
+  partition: batch
+  memory: 2G
+  mem: 2GB
+jobs:
+  - { name: a, run: sh, source: in, target: out, executor: cloud }
+";
+    let rendered = errors(text);
+    let expected = [
+        "error: unknown key `memory` in `slurm`\n --> flow.yaml:4:3",
+        "hint: the keys allowed in `slurm` are `partition`, `account`, `cpus`, `mem` and `args`",
+        "error: `slurm.mem` is not a memory size: `2GB`\n --> flow.yaml:5:8",
+        "hint: write a number and a unit K, M, G or T, such as `512M` or `2G` (no unit means megabytes)",
+        "error: job `a`: unknown executor `cloud`",
+        "hint: write `executor: local` (the default) or `executor: slurm`",
+    ];
+    for part in expected {
+        assert!(rendered.contains(part), "missing {part:?} in\n{rendered}");
+    }
+}
+
+#[test]
+fn a_slurm_job_needs_sbatch_on_path() {
+    let dir = FlowDir {
+        shown: PathBuf::from("."),
+        path: PathBuf::from("/nonexistent-flow"),
+    };
+    let file = SourceFile {
+        display: FILE_NAME.into(),
+        // `sh` is not found either: the finder has an empty PATH
+        text: "jobs:\n  - name: a\n    run: sh\n    source: in\n    target: out\n    executor: slurm\n"
+            .into(),
+    };
+    let finder = Finder {
+        beside: None,
+        path: Vec::new(),
+    };
+    let Err(error) = Config::parse(dir, file, &finder) else {
+        panic!("expected an error");
+    };
+    let rendered = error.render();
+    assert!(
+        rendered.contains(
+            "error: `sbatch` not found on PATH, and a job runs with `executor: slurm`\n --> flow.yaml:6:15"
+        ),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("hint: install Slurm's client commands"),
+        "{rendered}"
     );
 }

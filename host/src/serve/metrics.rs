@@ -1,6 +1,7 @@
 //! `/metrics` in the Prometheus text format (version 0.0.4): items by job
 //! and status, run durations as a histogram per job, the time of each
-//! job's last success, and whether a run holds the lock.
+//! job's last success, the Slurm job and state of each item's last run on
+//! a cluster, and whether a run holds the lock.
 //!
 //! Pure: renders numbers it is handed; the queries are in `state.rs`.
 
@@ -63,6 +64,7 @@ pub(crate) fn render(report: &Report, history: &History) -> String {
             );
         }
     }
+    slurm_jobs(&mut out, report);
     header(
         &mut out,
         "flow_run_in_progress",
@@ -82,6 +84,32 @@ pub(crate) fn render(report: &Report, history: &History) -> String {
     );
     let _ = writeln!(out, "flow_state_bytes {}", report.state_bytes);
     out
+}
+
+/// One series per item whose last run went to Slurm: its job id and state.
+fn slurm_jobs(out: &mut String, report: &Report) {
+    header(
+        out,
+        "flow_slurm_job_info",
+        "gauge",
+        "1 for each item's last run on Slurm, labelled with its job id and Slurm state.",
+    );
+    for job in &report.jobs {
+        for item in &job.items {
+            let Some(run) = &item.last_run else { continue };
+            let (Some(job_id), Some(state)) = (&run.executor.job_id, &run.executor.state) else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "flow_slurm_job_info{{job=\"{}\",item=\"{}\",job_id=\"{}\",state=\"{}\"}} 1",
+                label(&job.name),
+                label(&item.item),
+                label(job_id),
+                label(state)
+            );
+        }
+    }
 }
 
 fn durations(out: &mut String, stats: &[DurationStats]) {

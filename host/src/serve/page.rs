@@ -109,6 +109,10 @@ fn props(item: &ItemReport) -> String {
             "last run",
             format!("#{}, attempt {}: {ended}", run.id, run.attempt),
         ));
+        if let Some(job_id) = &run.executor.job_id {
+            let state = run.executor.state.as_deref().unwrap_or("");
+            rows.push(("slurm job", format!("{job_id} {state}")));
+        }
         rows.push(("started", run.started_at.clone()));
         rows.push((
             "duration",

@@ -1,0 +1,155 @@
+//! The Slurm client commands flow calls, each one process per call over
+//! all the jobs it concerns: `sbatch --parsable`, `squeue` for every job of
+//! the flow, `sacct` for the jobs `squeue` no longer knows, `scancel` in
+//! batches. They are found on PATH, as a user's shell finds them. The
+//! parsing of their output is pure and tested on what Slurm prints.
+
+use std::ffi::OsString;
+use std::process::{Command, Output};
+
+/// Jobs cancelled by one `scancel`: a long list stays one call per batch.
+const CANCEL_BATCH: usize = 200;
+
+/// One job as `squeue` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listed {
+    pub(crate) id: String,
+    pub(crate) state: String,
+    pub(crate) comment: String,
+}
+
+fn run(program: &str, args: &[OsString]) -> Result<Output, String> {
+    let output = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot run `{program}`: {error}"))?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(format!(
+            "`{program}` failed ({}): {}",
+            output.status,
+            stderr.trim()
+        ))
+    }
+}
+
+/// Submits; the job id.
+pub(crate) fn sbatch(args: &[OsString]) -> Result<String, String> {
+    let output = run("sbatch", args)?;
+    parse_parsable(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Every job named `name`, in every state Slurm still remembers.
+pub(crate) fn squeue(name: &str) -> Result<Vec<Listed>, String> {
+    let args: Vec<OsString> = vec![
+        "-h".into(),
+        "-t".into(),
+        "all".into(),
+        format!("--name={name}").into(),
+        "-o".into(),
+        "%i|%T|%k".into(),
+    ];
+    let output = run("squeue", &args)?;
+    Ok(parse_listing(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The states accounting recorded for `ids`; an error where the cluster
+/// keeps no accounting.
+pub(crate) fn sacct(ids: &[String]) -> Result<Vec<(String, String)>, String> {
+    let args: Vec<OsString> = vec![
+        "-X".into(),
+        "-P".into(),
+        "-n".into(),
+        "-o".into(),
+        "JobID,State".into(),
+        "-j".into(),
+        ids.join(",").into(),
+    ];
+    let output = run("sacct", &args)?;
+    Ok(parse_accounting(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Cancels `ids`, a batch of them per call.
+pub(crate) fn scancel(ids: &[String]) -> Result<(), String> {
+    for batch in ids.chunks(CANCEL_BATCH) {
+        let args: Vec<OsString> = batch.iter().map(OsString::from).collect();
+        run("scancel", &args)?;
+    }
+    Ok(())
+}
+
+/// `123` or `123;cluster`, as `sbatch --parsable` prints it.
+fn parse_parsable(stdout: &str) -> Result<String, String> {
+    let id = stdout.trim().split(';').next().unwrap_or("").trim();
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        Ok(id.to_owned())
+    } else {
+        Err(format!("sbatch printed no job id: `{}`", stdout.trim()))
+    }
+}
+
+/// Lines `id|state|comment`; the comment, last, may itself hold `|`.
+fn parse_listing(stdout: &str) -> Vec<Listed> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '|');
+            let id = fields.next()?.trim();
+            let state = fields.next()?.trim();
+            let comment = fields.next().unwrap_or("").trim();
+            (!id.is_empty()).then(|| Listed {
+                id: id.to_owned(),
+                state: state.to_owned(),
+                comment: comment.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Lines `id|state` of `sacct -X -P -n -o JobID,State`.
+fn parse_accounting(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let (id, state) = line.split_once('|')?;
+            Some((id.trim().to_owned(), state.trim().to_owned()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_commands_print() {
+        assert_eq!(parse_parsable("42\n"), Ok("42".to_owned()));
+        assert_eq!(parse_parsable("42;cluster\n"), Ok("42".to_owned()));
+        assert!(parse_parsable("Submitted batch job 42").is_err());
+        assert_eq!(
+            parse_listing("1|FAILED|flow-run=1 a|b\n2|RUNNING|(null)\n\n"),
+            [
+                Listed {
+                    id: "1".into(),
+                    state: "FAILED".into(),
+                    comment: "flow-run=1 a|b".into()
+                },
+                Listed {
+                    id: "2".into(),
+                    state: "RUNNING".into(),
+                    comment: "(null)".into()
+                }
+            ]
+        );
+        assert_eq!(
+            parse_accounting("7|CANCELLED by 0\n8|COMPLETED\n"),
+            [
+                ("7".to_owned(), "CANCELLED by 0".to_owned()),
+                ("8".to_owned(), "COMPLETED".to_owned())
+            ]
+        );
+    }
+}

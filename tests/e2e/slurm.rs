@@ -1,0 +1,346 @@
+//! `executor: slurm` on a real single-node cluster (`scripts/slurm-throwaway`,
+//! named by `FLOW_TEST_SLURM_CONF`): the sample flow, a failing job, a
+//! timeout, a job over its memory, `kill -9` and SIGTERM of `flow run`, and
+//! one `squeue` per poll. In CI a missing cluster fails these tests; by
+//! hand, each says it is skipped.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use flow_tests::{Flow, Output, finish, send, wait_for};
+use nix::sys::signal::Signal;
+
+use crate::sample_flow::sample;
+
+/// Long enough for any of these flows on a loaded two-core machine.
+const DEADLINE: Duration = Duration::from_secs(180);
+
+/// The cluster's `slurm.conf`; `None` (the test is skipped, and says so)
+/// outside CI without one; a failure in CI, where every test must run.
+fn cluster() -> Option<String> {
+    if let Ok(conf) = std::env::var("FLOW_TEST_SLURM_CONF")
+        && !conf.is_empty()
+    {
+        return Some(conf);
+    }
+    let how = "run `scripts/test`, which starts a throwaway cluster, or start one with \
+               `eval \"$(scripts/slurm-throwaway)\"` (needs root and `apt-get install -y slurm-wlm munge`)";
+    let in_ci = std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0");
+    assert!(
+        !in_ci,
+        "FLOW_TEST_SLURM_CONF is not set and CI is, so this test cannot run: {how}"
+    );
+    eprintln!("skipped: FLOW_TEST_SLURM_CONF is not set; {how}");
+    None
+}
+
+/// `flow args` in `flow`'s folder, talking to the cluster of `conf`.
+fn flow_command(flow: &Flow, conf: &str, args: &[&str]) -> Command {
+    let mut command = flow.command(args);
+    command
+        .env("SLURM_CONF", conf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn run(flow: &Flow, conf: &str, args: &[&str]) -> Output {
+    finish(
+        flow_command(flow, conf, args).spawn().expect("start flow"),
+        DEADLINE,
+    )
+}
+
+/// A one-job Slurm flow `work: in -> out` whose job runs `before` first.
+fn on_cluster(settings: &str, before: &str) -> Flow {
+    Flow::new()
+        .yaml(&format!(
+            "settle: 0s
+executor: slurm
+{settings}
+jobs:
+  - name: work
+    run: ./job.sh
+    source: in
+    target: out
+"
+        ))
+        .job("job.sh", before)
+}
+
+/// The job ids of the flow's runs, from `status --json`.
+fn job_ids(flow: &Flow, job: &str) -> Vec<String> {
+    let status = flow.status();
+    let jobs = status["jobs"].as_array().expect("jobs");
+    let entry = jobs
+        .iter()
+        .find(|entry| entry["name"] == job)
+        .expect("the job");
+    entry["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            let executor = &item["last_run"]["executor"];
+            assert_eq!(executor["kind"], "slurm", "{item:#}");
+            executor["job_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no job id in {item:#}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Whether Slurm still has job `id` queued or running.
+fn still_queued(conf: &str, id: &str) -> bool {
+    let output = Command::new("squeue")
+        .args([
+            "-h",
+            "-t",
+            "PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED",
+            "-j",
+            id,
+        ])
+        .env("SLURM_CONF", conf)
+        .output()
+        .expect("run squeue");
+    !String::from_utf8_lossy(&output.stdout).trim().is_empty()
+}
+
+#[test]
+fn the_sample_flow_runs_every_target_on_the_cluster() {
+    let Some(conf) = cluster() else { return };
+    let flow = sample();
+    let yaml = flow.read("flow.yaml");
+    flow.write("flow.yaml", &format!("executor: slurm\n{yaml}"));
+    run(&flow, &conf, &["run"]).assert_code(0);
+    for target in [
+        "timestamped/File_A.xlsx",
+        "zscored/File_A.xlsx",
+        "merged/File.xlsx",
+    ] {
+        assert!(flow.exists(target), "no {target}");
+    }
+    for job in ["timestamp", "zscore", "merge"] {
+        let ids = job_ids(&flow, job);
+        assert!(!ids.is_empty(), "no run of {job}");
+        let status = flow.status();
+        let entry = status["jobs"]
+            .as_array()
+            .and_then(|jobs| jobs.iter().find(|entry| entry["name"] == job).cloned())
+            .expect("job");
+        assert_eq!(entry["counts"]["error"], 0, "{entry:#}");
+        for item in entry["items"].as_array().expect("items") {
+            assert_eq!(item["status"], "success", "{item:#}");
+            assert_eq!(
+                item["last_run"]["executor"]["state"], "COMPLETED",
+                "{item:#}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_job_exiting_3_is_an_error_with_its_code_and_log_tail() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("", "echo 'column nav missing' >&2; exit 3").file("in/a.txt", "a\n");
+    run(&flow, &conf, &["run"]).assert_code(1);
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["status"], "error", "{item:#}");
+    assert_eq!(item["last_run"]["exit_code"], 3, "{item:#}");
+    assert_eq!(item["last_run"]["executor"]["state"], "FAILED", "{item:#}");
+    let tail = item["log_tail"].to_string();
+    assert!(tail.contains("column nav missing"), "{tail}");
+    let logs = run(&flow, &conf, &["logs", "work", "a.txt"]);
+    assert!(
+        logs.stdout.contains("column nav missing"),
+        "{}",
+        logs.stdout
+    );
+}
+
+#[test]
+fn a_job_past_its_timeout_is_cancelled_and_recorded_timeout() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("timeout: 2s", "sleep 120").file("in/a.txt", "a\n");
+    run(&flow, &conf, &["run"]).assert_code(1);
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["last_run"]["outcome"], "timeout", "{item:#}");
+    for id in job_ids(&flow, "work") {
+        assert!(!still_queued(&conf, &id), "job {id} is still in squeue");
+    }
+}
+
+#[test]
+fn a_job_over_its_memory_is_an_error_with_the_reason() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster(
+        "slurm: { mem: 60M }",
+        "python3 -c 'import time; b = bytearray(400 * 2**20); time.sleep(2)'",
+    )
+    .file("in/a.txt", "a\n");
+    run(&flow, &conf, &["run"]).assert_code(1);
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["status"], "error", "{item:#}");
+    let cgroups = Path::new(&conf).with_file_name("cgroup.conf").is_file();
+    if cgroups {
+        let tail = item["log_tail"].to_string();
+        assert!(tail.contains("out of memory"), "{tail}");
+        assert_eq!(
+            item["last_run"]["executor"]["state"], "OUT_OF_MEMORY",
+            "{item:#}"
+        );
+    } else {
+        eprintln!("this cluster has no cgroup memory limits: the job is killed, not OUT_OF_MEMORY");
+    }
+}
+
+#[test]
+fn kill_9_of_flow_loses_no_job_and_runs_none_twice() {
+    let Some(conf) = cluster() else { return };
+    let count = r#"echo ran >> "$FLOW_DIR/count-$FLOW_ITEM"; sleep 4"#;
+    let flow = on_cluster("", count)
+        .file("in/a.txt", "a\n")
+        .file("in/b.txt", "b\n");
+    let child = flow_command(&flow, &conf, &["run"])
+        .spawn()
+        .expect("start flow");
+    wait_for("both jobs to run", DEADLINE, || {
+        flow.exists("count-a.txt") && flow.exists("count-b.txt")
+    });
+    send(child.id(), Signal::SIGKILL);
+    let _ = finish(child, DEADLINE);
+    run(&flow, &conf, &["run"]).assert_code(0);
+    for item in ["a.txt", "b.txt"] {
+        assert_eq!(flow.item("work", item)["status"], "success");
+        assert_eq!(
+            flow.read(&format!("count-{item}")),
+            "ran\n",
+            "{item} ran twice"
+        );
+        assert!(flow.exists(&format!("out/{item}")));
+    }
+}
+
+#[test]
+fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them() {
+    let Some(conf) = cluster() else { return };
+    // two CPUs, one per job: two run, the others wait in the queue
+    let slow = r#"if [ -e "$FLOW_DIR/slow" ]; then sleep 120; fi"#;
+    let mut flow = on_cluster("slurm: { cpus: 1 }", slow).file("slow", "");
+    for name in ["a", "b", "c", "d"] {
+        flow = flow.file(&format!("in/{name}.txt"), "x\n");
+    }
+    let child = flow_command(&flow, &conf, &["run"])
+        .spawn()
+        .expect("start flow");
+    wait_for("the four jobs to be submitted", DEADLINE, || {
+        let status = flow.status();
+        let items = status["jobs"][0]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        items.len() == 4
+            && items
+                .iter()
+                .all(|item| item["last_run"]["executor"]["job_id"].is_string())
+    });
+    let ids = job_ids(&flow, "work");
+    send(child.id(), Signal::SIGTERM);
+    let stopped = finish(child, DEADLINE);
+    for item in ["a.txt", "b.txt", "c.txt", "d.txt"] {
+        let entry = flow.item("work", item);
+        assert_eq!(
+            entry["last_run"]["outcome"], "interrupted",
+            "{entry:#}\n{}",
+            stopped.stderr
+        );
+    }
+    for id in &ids {
+        assert!(!still_queued(&conf, id), "job {id} is still in squeue");
+    }
+    std::fs::remove_file(flow.path("slow")).expect("remove the slow flag");
+    run(&flow, &conf, &["run"]).assert_code(0);
+    for item in ["a.txt", "b.txt", "c.txt", "d.txt"] {
+        assert_eq!(flow.item("work", item)["status"], "success");
+    }
+}
+
+#[test]
+fn one_squeue_call_per_poll_whatever_the_number_of_jobs() {
+    let Some(conf) = cluster() else { return };
+    let mut flow = on_cluster("slurm: { cpus: 1 }", "sleep 1");
+    for n in 0..6 {
+        flow = flow.file(&format!("in/{n}.txt"), "x\n");
+    }
+    let wrappers = flow.path(".bin");
+    std::fs::create_dir_all(&wrappers).expect("mkdir");
+    let real = which("squeue");
+    let counter = flow.path(".squeue-calls");
+    let wrapper = wrappers.join("squeue");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho call >> '{}'\nexec '{real}' \"$@\"\n",
+            counter.display()
+        ),
+    )
+    .expect("write the wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = finish(
+        flow_command(&flow, &conf, &["run"])
+            .env("PATH", path)
+            .env("FLOW_LOG", "flow=debug")
+            .spawn()
+            .expect("start flow"),
+        DEADLINE,
+    );
+    output.assert_code(0);
+    let calls = std::fs::read_to_string(&counter)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    let polls: Vec<usize> = output
+        .stderr
+        .lines()
+        .filter(|line| line.contains("polled Slurm"))
+        .filter_map(|line| {
+            line.split("jobs=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        polls.len(),
+        "squeue calls and polls differ\n{}",
+        output.stderr
+    );
+    assert!(
+        polls.iter().any(|&jobs| jobs > 1),
+        "no poll covered several jobs: {polls:?}"
+    );
+}
+
+/// The path of `program` on PATH.
+fn which(program: &str) -> String {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|folder| folder.join(program))
+                .find(|candidate| candidate.is_file())
+        })
+        .unwrap_or_else(|| panic!("no `{program}` on PATH"))
+        .display()
+        .to_string()
+}
