@@ -13,6 +13,7 @@ use flow_tests::{Flow, Output, finish, send, wait_for};
 use nix::sys::signal::Signal;
 
 use crate::sample_flow::sample;
+use crate::single;
 
 /// Long enough for any of these flows on a loaded two-core machine.
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -55,19 +56,7 @@ fn run(flow: &Flow, conf: &str, args: &[&str]) -> Output {
 
 /// A one-job Slurm flow `work: in -> out` whose job runs `before` first.
 fn on_cluster(settings: &str, before: &str) -> Flow {
-    Flow::new()
-        .yaml(&format!(
-            "settle: 0s
-executor: slurm
-{settings}
-jobs:
-  - name: work
-    run: ./job.sh
-    source: in
-    target: out
-"
-        ))
-        .job("job.sh", before)
+    single(&format!("settle: 0s\nexecutor: slurm\n{settings}"), before)
 }
 
 /// The job ids of the flow's runs, from `status --json`.
