@@ -13,7 +13,7 @@ use crate::exec::LocalExecutor;
 use crate::items;
 use crate::layout::Layout;
 use crate::plan::{self, Known};
-use crate::run::{Summary, run_pass};
+use crate::run::{Carry, Summary, run_pass};
 use crate::scan::{Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
 use crate::state::State;
@@ -128,7 +128,7 @@ impl Cli {
             Command::Run { dir } => {
                 let shutdown = Shutdown::install();
                 let config = Config::load(flow_dir(base, dir)?)?;
-                let summary = run_pass(&config, &LocalExecutor, &shutdown)?;
+                let summary = run_pass(&config, &LocalExecutor, &shutdown, &mut Carry::default())?;
                 Ok(report_pass(&config, &summary, &shutdown))
             }
             Command::Watch {
@@ -165,6 +165,7 @@ impl Cli {
                     &known,
                     now,
                     &Default::default(),
+                    plan::Scope::Everything,
                     plan::Keep::Every,
                 );
                 scan.report_failures();

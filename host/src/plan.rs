@@ -188,6 +188,8 @@ pub(crate) struct Plan {
     pub(crate) items: Vec<Planned>,
     /// What the items to run and those waiting for them will write.
     pub(crate) pending: Pending,
+    /// How many items were decided, kept or not: what the plan cost.
+    pub(crate) decided: usize,
 }
 
 /// Which of the decided items a plan keeps.
@@ -200,6 +202,76 @@ pub(crate) enum Keep {
     Actionable,
 }
 
+/// Which items a plan decides.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope<'t> {
+    /// Every item of every job.
+    Everything,
+    /// What a watch saw change since its last pass, and what that pass
+    /// left open; every other item is as that pass left it.
+    Touched(&'t Touched),
+}
+
+/// What changed since a watch's last pass, by path relative to the flow
+/// folder, and the items that pass did not leave up to date.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    /// Files that appeared, changed or vanished.
+    pub(crate) files: foldhash::HashSet<String>,
+    /// Folders that appeared, vanished or were replaced.
+    pub(crate) folders: Vec<String>,
+    /// Items by job index and id: settling, waiting, failed, or just run.
+    pub(crate) open: HashSet<(usize, String)>,
+}
+
+impl Touched {
+    /// Whether `job` is planned whole: it reads or writes in a bucket,
+    /// which sends no events; a folder it reads or writes in came or went;
+    /// or a file changed where an extra input or a target of it can be,
+    /// which a source path alone does not name.
+    fn reaches_whole(&self, job: &Job) -> bool {
+        let roots: Vec<&str> = std::iter::once(&job.source)
+            .chain(job.inputs.iter().map(|(_, pattern)| pattern))
+            .chain(std::iter::once(&job.target))
+            .map(|pattern| pattern.root.as_str())
+            .collect();
+        if roots.iter().any(|root| crate::storage::is_remote(root)) {
+            return true;
+        }
+        let folder_touched = self.folders.iter().any(|folder| {
+            roots
+                .iter()
+                .any(|root| crate::scan::inside(folder, root) || crate::scan::inside(root, folder))
+        });
+        folder_touched
+            || self.files.iter().any(|file| {
+                roots[1..]
+                    .iter()
+                    .any(|root| crate::scan::inside(file, root))
+            })
+    }
+
+    /// The ids, with bindings, of `job`'s items this names: sources that
+    /// changed, and the items left open, while their source is there.
+    fn bound(&self, index: usize, job: &Job, scan: &mut Scan) -> Vec<(String, Bindings)> {
+        let open = self
+            .open
+            .iter()
+            .filter(|(job_index, _)| *job_index == index);
+        let open = open.map(|(_, id)| source_path(job, id));
+        let mut bound = Vec::new();
+        for path in self.files.iter().cloned().chain(open) {
+            if let (Some(bindings), Some(id)) =
+                (job.source.match_path(&path), job.source.below_root(&path))
+                && scan.meta(&path).is_some()
+            {
+                bound.push((id.to_owned(), bindings));
+            }
+        }
+        bound
+    }
+}
+
 /// Items in `skip` (already run in this pass) are decided like any other,
 /// but nothing waits for them: they do not run again in this pass.
 pub(crate) fn plan(
@@ -208,13 +280,23 @@ pub(crate) fn plan(
     known: &Known,
     now_ns: i64,
     skip: &HashSet<(usize, String)>,
+    scope: Scope<'_>,
     keep: Keep,
 ) -> Plan {
     let mut plan = Plan::default();
-    scan.prefetch(&roots(config));
+    if matches!(scope, Scope::Everything) {
+        scan.prefetch(&roots(config));
+    }
     for (index, job) in config.jobs.iter().enumerate() {
-        let items = bind(index, job, scan, known, &plan.pending);
+        let bound = match scope {
+            Scope::Touched(touched) if !touched.reaches_whole(job) => {
+                touched.bound(index, job, scan)
+            }
+            _ => present(job, scan, known),
+        };
+        let items = items_of_job(index, job, bound, &plan.pending);
         scan.prefetch(&folders_of(&items));
+        plan.decided += items.len();
         for item in items {
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
             let will_write = matches!(
@@ -230,6 +312,15 @@ pub(crate) fn plan(
         }
     }
     plan
+}
+
+/// The path of `job`'s source file for the item `id`.
+fn source_path(job: &Job, id: &str) -> String {
+    if job.source.root.is_empty() {
+        id.to_owned()
+    } else {
+        format!("{}/{id}", job.source.root)
+    }
 }
 
 /// Lists the roots and the folders the sources reach, before a plan asks
@@ -275,10 +366,9 @@ pub(crate) fn roots(config: &Config) -> Vec<String> {
     roots
 }
 
-/// The items of `job`: every source file present, every target an
-/// upstream job writes in this pass that the source pattern matches, and,
-/// when the source's bucket could not be listed, the items recorded.
-fn bind(index: usize, job: &Job, scan: &mut Scan, known: &Known, pending: &Pending) -> Vec<Item> {
+/// Every source file of `job` present and, when the source's bucket could
+/// not be listed, the items recorded.
+fn present(job: &Job, scan: &mut Scan, known: &Known) -> Vec<(String, Bindings)> {
     let mut bound: Vec<(String, Bindings)> = scan
         .sources(&job.source)
         .into_iter()
@@ -289,19 +379,29 @@ fn bind(index: usize, job: &Job, scan: &mut Scan, known: &Known, pending: &Pendi
             ))
         })
         .collect();
+    if scan.unreachable(&job.source.root).is_some() {
+        for id in known.items_of(&job.name) {
+            if let Some(bindings) = job.source.match_path(&source_path(job, id)) {
+                bound.push((id.to_owned(), bindings));
+            }
+        }
+    }
+    bound
+}
+
+/// The items of `job` from the sources `bound` and every target an
+/// upstream job writes in this pass that the source pattern matches.
+fn items_of_job(
+    index: usize,
+    job: &Job,
+    mut bound: Vec<(String, Bindings)>,
+    pending: &Pending,
+) -> Vec<Item> {
     for path in pending.keys() {
         if let (Some(bindings), Some(id)) =
             (job.source.match_path(path), job.source.below_root(path))
         {
             bound.push((id.to_owned(), bindings));
-        }
-    }
-    if scan.unreachable(&job.source.root).is_some() {
-        for id in known.items_of(&job.name) {
-            let path = format!("{}/{id}", job.source.root);
-            if let Some(bindings) = job.source.match_path(&path) {
-                bound.push((id.to_owned(), bindings));
-            }
         }
     }
     // a file present, a target about to be written and a recorded item can

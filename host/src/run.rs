@@ -11,6 +11,7 @@
 //! is recorded (`transfer.rs`), on the run's own worker thread.
 
 mod adopt;
+mod carry;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -28,13 +29,16 @@ use crate::hooks;
 use crate::layout::Layout;
 use crate::lock::Lock;
 use crate::outcome::{self, Facts, Outcome};
-use crate::plan::{self, Decision, Item, Known, Pending, Planned, Reason};
+use crate::plan::{self, Decision, Item, Known, Pending, Planned, Reason, Touched};
 use crate::scan::{FileMeta, Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
 use crate::state::{ClusterJob, NewRun, RunEnd, RunRecord, SUBMITTING, State};
 use crate::storage::is_remote;
 use crate::storage::s3::S3Error;
 use crate::transfer::Transfers;
+use carry::Start;
+
+pub(crate) use carry::Carry;
 
 /// What one pass did.
 #[derive(Debug, Default)]
@@ -76,11 +80,13 @@ fn now_ns() -> i64 {
     nanos_since_epoch(SystemTime::now())
 }
 
-/// One pass over the whole graph.
+/// One pass over the whole graph, or, in a watch whose records and
+/// listings are still current, over what changed since its last pass.
 pub(crate) fn run_pass(
     config: &Config,
     executor: &dyn Executor,
     shutdown: &Shutdown,
+    carry: &mut Carry,
 ) -> Result<Summary, Error> {
     let layout = Layout::new(&config.dir.path);
     let _lock = match Lock::try_acquire(&layout)? {
@@ -92,7 +98,7 @@ pub(crate) fn run_pass(
             });
         }
     };
-    let state = State::open(&layout)?;
+    let Start { state, kept } = carry.start(&layout)?;
     let on_cluster = recover(config, &layout, &state)?;
     let uses_slurm = config
         .jobs
@@ -101,9 +107,16 @@ pub(crate) fn run_pass(
     let slurm = (uses_slurm || !on_cluster.is_empty())
         .then(|| SlurmExecutor::new(&config.dir.path, config.slurm.clone()));
     let slurm = slurm.as_ref();
-    let (records, scan) = read_state_and_list(config, &state);
+    let (known, scan, touched) = match kept {
+        // nobody else committed since, so no run was left running either
+        Some((known, scan, touched)) => (known, scan, Some(touched)),
+        None => {
+            let (records, scan) = read_state_and_list(config, &state);
+            (Known::new(records?), scan, None)
+        }
+    };
     let mut pass = Pass {
-        known: Known::new(records?),
+        known,
         config,
         layout,
         state,
@@ -111,23 +124,35 @@ pub(crate) fn run_pass(
         slurm,
         shutdown,
         ran: HashSet::new(),
+        open: HashSet::new(),
+        unfinished: HashSet::new(),
         summary: Summary::default(),
     };
     let adopted = !on_cluster.is_empty();
     pass.adopt(on_cluster)?;
     // the folders were listed before the adopted jobs' outputs landed
-    let scan = if adopted {
+    let (scan, touched) = if adopted {
         let mut fresh = Scan::new(&config.dir.path);
         plan::list_ahead(config, &mut fresh);
-        fresh
+        (fresh, None)
     } else {
-        scan
+        (scan, touched)
     };
-    pass.rounds(scan)?;
+    let scan = pass.rounds(scan, touched.as_ref())?;
     if let Some(keep) = config.keep {
         prune(&pass.state, keep)?;
     }
-    Ok(pass.summary)
+    let Pass {
+        state,
+        known,
+        mut open,
+        unfinished,
+        summary,
+        ..
+    } = pass;
+    open.extend(unfinished);
+    carry.end(state, known, scan, open)?;
+    Ok(summary)
 }
 
 /// The recorded items and the listings of the folders the sources reach,
@@ -194,6 +219,11 @@ struct Pass<'a> {
     shutdown: &'a Shutdown,
     /// Items started in this pass, by job index and item id.
     ran: HashSet<(usize, String)>,
+    /// Items the last plan of this pass did not find up to date, and
+    /// items whose run in this pass did not succeed: what a watch decides
+    /// again at its next pass, whatever changes.
+    open: HashSet<(usize, String)>,
+    unfinished: HashSet<(usize, String)>,
     summary: Summary,
 }
 
@@ -297,8 +327,11 @@ impl<'a> Pass<'a> {
     /// Plans and runs rounds until one starts nothing. A round runs what
     /// the plan makes ready and what that unlocks; the next round sees what
     /// landed meanwhile in local folders (buckets are listed once a pass).
-    /// Each item runs once a pass, so the rounds end.
-    fn rounds(&mut self, mut scan: Scan) -> Result<(), Error> {
+    /// A watch's pass over what `touched` names keeps its listings: the
+    /// events tell what lands meanwhile. Each item runs once a pass, so the
+    /// rounds end; the scan they ended with is returned.
+    fn rounds(&mut self, mut scan: Scan, touched: Option<&Touched>) -> Result<Scan, Error> {
+        let scope = touched.map_or(plan::Scope::Everything, plan::Scope::Touched);
         while self.shutdown.count() == 0 {
             let plan = plan::plan(
                 self.config,
@@ -306,10 +339,12 @@ impl<'a> Pass<'a> {
                 &self.known,
                 now_ns(),
                 &self.ran,
+                scope,
                 plan::Keep::Actionable,
             );
             tracing::debug!(
                 folders = scan.folders_listed(),
+                decided = plan.decided,
                 items = plan.items.len(),
                 "planned"
             );
@@ -323,14 +358,18 @@ impl<'a> Pass<'a> {
                     .filter(|planned| matches!(planned.decision, Decision::GaveUp { .. }))
                     .count();
             }
+            let open = plan.items.iter().map(|planned| &planned.item);
+            self.open = open.map(|item| (item.job, item.id.clone())).collect();
             let before = self.ran.len();
             self.round(Board::new(plan, self.config, &self.ran), &mut scan)?;
             if self.ran.len() == before {
-                return Ok(());
+                break;
             }
-            scan = scan.next_round();
+            if touched.is_none() {
+                scan = scan.next_round();
+            }
         }
-        Ok(())
+        Ok(scan)
     }
 
     /// Starts ready items up to the limits and follows them to their ends,
@@ -568,6 +607,9 @@ impl<'a> Pass<'a> {
         )?;
         if let Some(record) = self.state.item(&job.name, &item.id)? {
             self.known.update(record);
+        }
+        if outcome != Outcome::Success {
+            self.unfinished.insert((item.job, item.id.clone()));
         }
         self.count(job, &item.id, started.run, outcome, duration);
         self.hook(job, item, &started, &facts, outcome)?;

@@ -101,6 +101,9 @@ pub(crate) struct Scan {
     listed_remote: Vec<String>,
     /// Bucket folders whose listing failed, with the error.
     unreachable: Vec<(String, S3Error)>,
+    /// Folders read from the disk or a bucket since this scan was made or
+    /// carried over: what a pass cost.
+    listed: usize,
 }
 
 impl Scan {
@@ -110,6 +113,7 @@ impl Scan {
             listings: HashMap::new(),
             listed_remote: Vec::new(),
             unreachable: Vec::new(),
+            listed: 0,
         }
     }
 
@@ -127,7 +131,49 @@ impl Scan {
             listings,
             listed_remote: self.listed_remote,
             unreachable: self.unreachable,
+            listed: self.listed,
         }
+    }
+
+    /// The scan a watch starts its next pass with: the local folders'
+    /// listings, kept up to date since by [`Scan::refresh_file`] and
+    /// [`Scan::forget`] from the file-system events; buckets, which send
+    /// none, are listed again.
+    pub(crate) fn carried_over(self) -> Self {
+        let listings = self
+            .listings
+            .into_iter()
+            .filter(|(folder, _)| !is_remote(folder))
+            .collect();
+        Self {
+            listings,
+            ..Self::new(&self.base)
+        }
+    }
+
+    /// Takes in what an event says of the file at `path`: its size and
+    /// mtime now, or its absence. Whether that is news: a file the host
+    /// promoted itself is not; one in a folder not listed yet may be, and
+    /// is seen when the folder is.
+    pub(crate) fn refresh_file(&mut self, path: &str) -> bool {
+        let (folder, name) = split(path);
+        let Some(listing) = self.listings.get_mut(folder) else {
+            return true;
+        };
+        let now = FileMeta::of(&self.base.join(path));
+        let before = match now {
+            Some(meta) => listing.files.insert(name.into(), meta),
+            None => listing.files.remove(name),
+        };
+        before != now
+    }
+
+    /// Drops the listings of `folder` and every folder below it, and the
+    /// folder from its parent's: they are listed again when asked for.
+    pub(crate) fn forget(&mut self, folder: &str) {
+        self.listings.retain(|listed, _| !inside(listed, folder));
+        let (parent, _) = split(folder);
+        self.listings.remove(parent);
     }
 
     /// The listing error of the bucket folder `path` lies in, if its
@@ -160,6 +206,7 @@ impl Scan {
             return;
         }
         self.listed_remote.push(folder.to_owned());
+        self.listed += 1;
         self.listings.entry(folder.to_owned()).or_default();
         let Some((bucket, prefix)) = s3_location(folder) else {
             return;
@@ -232,7 +279,7 @@ impl Scan {
 
     /// How many folders were listed: one per folder visited.
     pub(crate) fn folders_listed(&self) -> usize {
-        self.listings.len()
+        self.listed
     }
 
     fn listing(&mut self, folder: &str) -> &Listing {
@@ -242,6 +289,7 @@ impl Scan {
         }
         if !self.listings.contains_key(folder) {
             let listing = list(&self.base, folder);
+            self.listed += 1;
             self.listings.insert(folder.to_owned(), listing);
         }
         &self.listings[folder]
@@ -260,6 +308,7 @@ impl Scan {
             .iter()
             .filter(|folder| !self.listings.contains_key(folder.as_str()))
             .collect();
+        self.listed += todo.len();
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZero::get)
             .min(todo.len());
@@ -408,7 +457,7 @@ impl Scan {
 }
 
 /// Whether `path` is `folder` or below it.
-fn inside(path: &str, folder: &str) -> bool {
+pub(crate) fn inside(path: &str, folder: &str) -> bool {
     path.strip_prefix(folder)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
@@ -544,5 +593,29 @@ mod tests {
             (found[0].path.as_str(), found[0].meta),
             ("out/d1/a.csv", meta)
         );
+    }
+
+    #[test]
+    fn a_carried_scan_lists_nothing_again_but_takes_in_what_events_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "in/d1/a.csv");
+        let pattern = Pattern::parse("in/{day}/{name}.csv").expect("valid");
+        let mut scan = Scan::new(dir.path());
+        assert_eq!(scan.sources(&pattern).len(), 1);
+        let promoted = FileMeta::of(&dir.path().join("in/d1/a.csv")).expect("a file");
+        let mut scan = scan.carried_over();
+        assert!(
+            !scan.refresh_file("in/d1/a.csv"),
+            "a file seen as it is now is no news"
+        );
+        touch(dir.path(), "in/d1/b.csv");
+        assert!(scan.refresh_file("in/d1/b.csv"));
+        assert_eq!(scan.sources(&pattern).len(), 2);
+        assert_eq!(scan.folders_listed(), 0, "no folder listed again");
+        assert_eq!(scan.meta("in/d1/a.csv"), Some(promoted));
+        touch(dir.path(), "in/d2/c.csv");
+        scan.forget("in/d2");
+        assert_eq!(scan.sources(&pattern).len(), 3, "a new folder is listed");
+        assert_eq!(scan.folders_listed(), 2, "`in` and `in/d2`, nothing else");
     }
 }

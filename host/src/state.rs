@@ -598,6 +598,15 @@ impl State {
             .map_err(|source| self.error(source))
     }
 
+    /// A number that changes whenever another connection, another `flow`
+    /// process, commits to the state, and never for this one's own
+    /// commits: what tells a watch its records are still current.
+    pub(crate) fn data_version(&self) -> Result<i64, Error> {
+        self.conn
+            .pragma_query_value(None, "data_version", |row| row.get(0))
+            .map_err(|source| self.error(source))
+    }
+
     /// Run history, newest first.
     pub(crate) fn recent_runs(&self, query: &RunQuery<'_>) -> Result<Vec<RunRecord>, Error> {
         let result = (|| -> rusqlite::Result<Vec<RunRecord>> {

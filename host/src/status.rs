@@ -259,6 +259,7 @@ fn collect_known(config: &Config, known: &Known, run_pid: Option<u32>, history: 
         known,
         now,
         &std::collections::HashSet::new(),
+        plan::Scope::Everything,
         plan::Keep::Every,
     );
     build(Inputs {

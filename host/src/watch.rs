@@ -5,10 +5,13 @@
 //! retry while another run holds the lock. Idle, it sleeps: no wake-up but
 //! those deadlines.
 //!
-//! An event only decides *when* a pass runs: the pass (`run::run_pass`)
-//! plans the whole graph, is cheap when nothing is to do, and starts the
-//! items downstream of what it promotes at once. Holds no SQL and starts no
-//! job itself.
+//! An event also says *what* the pass looks at: the watch carries the
+//! records and listings of its last pass (`run::Carry`), an event updates
+//! the one file or folder it names, and the pass (`run::run_pass`) decides
+//! the items those touch and those the last pass left open, starting the
+//! items downstream of what it promotes at once. A rescan, an edit of
+//! `flow.yaml` or another process's commit to the state make it plan the
+//! whole graph again. Holds no SQL and starts no job itself.
 
 mod settling;
 mod subscriptions;
@@ -23,7 +26,7 @@ use notify::{Event, EventKind};
 use crate::config::{self, Config, FlowDir};
 use crate::error::{Error, exit};
 use crate::exec::Executor;
-use crate::run::run_pass;
+use crate::run::{Carry, run_pass};
 use crate::signals::Shutdown;
 use settling::{Settling, modified};
 use subscriptions::Subscriptions;
@@ -65,6 +68,7 @@ struct Watch<'a> {
     executor: &'a dyn Executor,
     shutdown: &'a Shutdown,
     subscriptions: Option<Subscriptions>,
+    carry: Carry,
     settling: Settling,
     todo: Todo,
     rescan_at: Instant,
@@ -94,6 +98,7 @@ pub(crate) fn watch(
         executor,
         shutdown,
         subscriptions,
+        carry: Carry::default(),
         settling: Settling::default(),
         todo: Todo {
             reload: false,
@@ -153,15 +158,22 @@ impl Watch<'_> {
         Ok(())
     }
 
-    /// Reads `flow.yaml` again if its text changed.
+    /// Reads `flow.yaml` again if its text changed. An empty file is one
+    /// an editor or `>` has just truncated: its text is on the way, with
+    /// an event of its own.
     fn reload(&mut self) {
         let text = read_config_text(&self.dir);
         if text.is_some() && text == self.text {
             return;
         }
+        if text.as_deref().is_some_and(|text| text.trim().is_empty()) {
+            tracing::debug!("flow.yaml is empty: waiting for its text");
+            return;
+        }
         match Config::load(self.dir.clone()) {
             Ok(fresh) => {
                 tracing::info!("flow.yaml changed: using the new configuration");
+                self.carry.forget();
                 self.config = fresh;
                 self.text = text;
             }
@@ -176,7 +188,7 @@ impl Watch<'_> {
     /// files that landed during the pass, or before a folder was
     /// subscribed to.
     fn pass(&mut self) -> Result<(), Error> {
-        let summary = run_pass(&self.config, self.executor, self.shutdown)?;
+        let summary = run_pass(&self.config, self.executor, self.shutdown, &mut self.carry)?;
         self.rescan_at = Instant::now() + self.options.interval;
         self.retry_at = None;
         if summary.lock_held.is_some() {
@@ -234,6 +246,7 @@ impl Watch<'_> {
         if let Some(subscriptions) = self.subscriptions.as_mut() {
             subscriptions.forget(&self.config.dir.path);
         }
+        self.carry.forget();
         self.todo = Todo {
             reload: true,
             resubscribe: true,
@@ -262,7 +275,8 @@ impl Watch<'_> {
     }
 
     /// One path an event names: `flow.yaml` is reloaded, a folder
-    /// (re)subscribed to, a file settles, and what vanished calls for a pass.
+    /// (re)subscribed to and listed again, a file that is news settles,
+    /// and what vanished calls for a pass.
     fn changed(&mut self, path: &Path) {
         let Ok(relative) = path.strip_prefix(&self.config.dir.path) else {
             return;
@@ -272,29 +286,37 @@ impl Watch<'_> {
             self.todo.pass = true;
             return;
         }
+        // names that are not UTF-8 are never listed, so never an item
+        let Some(key) = relative.to_str() else {
+            return;
+        };
         if relative.components().any(hidden) {
             return;
         }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_file() => {
-                if let Ok(mtime) = meta.modified() {
+                if let Ok(mtime) = meta.modified()
+                    && self.carry.file_changed(key)
+                {
                     self.settling.note(path, mtime);
                 }
             }
-            Ok(_) => self.folder_changed(path),
+            Ok(_) => self.folder_changed(path, key),
             Err(_) => {
                 if self.subscriptions.as_ref().is_some_and(|s| s.watches(path)) {
-                    self.folder_changed(path);
+                    self.folder_changed(path, key);
+                } else if self.carry.file_changed(key) {
+                    self.todo.pass = true;
                 }
-                self.todo.pass = true;
             }
         }
     }
 
-    fn folder_changed(&mut self, path: &Path) {
+    fn folder_changed(&mut self, path: &Path, key: &str) {
         if let Some(subscriptions) = self.subscriptions.as_mut() {
             subscriptions.forget(path);
         }
+        self.carry.folder_changed(key);
         self.todo.resubscribe = true;
         self.todo.pass = true;
     }

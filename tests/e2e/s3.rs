@@ -515,6 +515,37 @@ fn a_refused_key_or_a_missing_bucket_names_the_bucket_and_local_jobs_still_run()
 }
 
 #[test]
+fn a_stopped_server_fails_the_listing_after_the_stall_limit_and_local_jobs_still_run() {
+    if server().is_none() {
+        return;
+    }
+    let server = Server::start_own();
+    let drops = bucket("drops");
+    fill_landing(&server, &drops);
+    let flow = server.flow(
+        Flow::new()
+            .yaml(&mixed_yaml(&drops))
+            .job("jobs/copy.sh", "")
+            .file("in/a.txt", "a\n"),
+    );
+    let pid = u32::try_from(server.own_pid()).expect("a pid");
+    // stopped, not dead: the kernel still accepts connections, nobody answers
+    send(pid, Signal::SIGSTOP);
+    let pass = flow.run(&["run"]);
+    send(pid, Signal::SIGCONT);
+    pass.assert_code(1);
+    assert!(
+        pass.stderr.contains(&format!(
+            "bucket `{drops}`: could not list `landing/`: no data came from the server for 30s"
+        )),
+        "{}",
+        pass.stderr
+    );
+    assert_eq!(flow.read("out/a.txt"), "a\nby local\n");
+    assert_eq!(flow.calls(), ["local a.txt"]);
+}
+
+#[test]
 fn a_server_that_dies_mid_pass_fails_its_items_and_records_no_success() {
     if server().is_none() {
         return;

@@ -301,3 +301,62 @@ while [ ! -e "$FLOW_DIR/.go" ]; do sleep 0.05; done"#;
     stop(child);
     assert_eq!(flow.calls(), ["work a.txt"], "one run, by the watch");
 }
+
+/// The `decided` and `folders` figures of each plan a watch logged.
+fn plan_costs(stderr: &str) -> Vec<(usize, usize)> {
+    let figure = |line: &str, name: &str| -> Option<usize> {
+        let start = line.find(&format!("{name}="))? + name.len() + 1;
+        let digits: String = line[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    stderr
+        .lines()
+        .filter(|line| line.contains("planned"))
+        .filter_map(|line| Some((figure(line, "decided")?, figure(line, "folders")?)))
+        .collect()
+}
+
+#[test]
+fn an_event_decides_only_the_items_it_touches_and_lists_no_folder_again() {
+    let mut flow = Flow::new()
+        .yaml(
+            "settle: 1s
+jobs:
+  - name: work
+    run: ./job.sh
+    source: in/{day}/{name}.txt
+    target: out/{day}/{name}.txt
+",
+        )
+        .job("job.sh", "")
+        .env("FLOW_LOG", "flow=debug");
+    for day in 0..20 {
+        for file in 0..10 {
+            flow = flow.file(&format!("in/d{day:02}/f{file}.txt"), "x\n");
+        }
+    }
+    let child = flow.spawn(&["watch", "--interval", "1h"]);
+    wait_for("the first pass", SOON, || flow.list("out/d19").len() == 10);
+    // the folders the first pass made send their events: let that pass go by
+    std::thread::sleep(Duration::from_secs(2));
+    flow.write("in/d07/late.txt", "late\n");
+    wait_for("the late file", SOON, || flow.exists("out/d07/late.txt"));
+    let output = stop(child);
+    let costs = plan_costs(&output.stderr);
+    assert!(
+        costs.first().is_some_and(|&(decided, _)| decided == 200),
+        "the first pass decides every item: {costs:?}"
+    );
+    let last_pass = &costs[costs.len().saturating_sub(2)..];
+    assert!(
+        last_pass
+            .iter()
+            .all(|&(decided, folders)| decided == 1 && folders == 0),
+        "the late file's pass decides its one item and lists nothing: {costs:?}\n{}",
+        output.stderr
+    );
+    assert_eq!(flow.calls().len(), 201, "every item once");
+}

@@ -34,6 +34,7 @@ impl Setup {
             known,
             now_ns,
             &HashSet::new(),
+            Scope::Everything,
             keep,
         )
         .items
@@ -297,6 +298,7 @@ jobs:
         &Known::default(),
         meta.mtime_ns + SEC,
         &HashSet::new(),
+        Scope::Everything,
         Keep::Every,
     );
     assert_eq!(plan.items[2].item.target, "loaded/2026-11_a.txt");
@@ -337,4 +339,80 @@ fn a_recorded_fingerprint_is_compared_without_being_made() {
     ] {
         assert!(!fingerprint_is(other, &inputs, &metas), "{other:?}");
     }
+}
+
+fn scoped(setup: &Setup, touched: &Touched, now_ns: i64) -> (usize, Vec<(String, String)>) {
+    let mut scan = Scan::new(setup.path());
+    let plan = plan(
+        &setup.config,
+        &mut scan,
+        &Known::default(),
+        now_ns,
+        &HashSet::new(),
+        Scope::Touched(touched),
+        Keep::Every,
+    );
+    let items = plan.items.into_iter().map(|planned| {
+        let job = setup.config.jobs[planned.item.job].name.clone();
+        (job, planned.item.id)
+    });
+    (plan.decided, items.collect())
+}
+
+const TWO_INPUTS: &str = "settle: 0s
+jobs:
+  - name: j
+    run: sh
+    source: in/{day}/{name}.csv
+    inputs:
+      rates: rates/{day}.csv
+    target: out/{day}/{name}.csv
+";
+
+#[test]
+fn a_scoped_plan_decides_the_touched_sources_and_the_open_items_only() {
+    let setup = setup(TWO_INPUTS);
+    for rel in ["in/d1/a.csv", "in/d1/b.csv", "in/d2/c.csv", "rates/d1.csv"] {
+        setup.write(rel);
+    }
+    let meta = setup.write("in/d2/d.csv");
+    let touched = Touched {
+        files: ["in/d1/b.csv", "in/d9/gone.csv"]
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        folders: Vec::new(),
+        open: [(0, "d2/c.csv".to_owned())].into(),
+    };
+    let (decided, items) = scoped(&setup, &touched, meta.mtime_ns + SEC);
+    assert_eq!(decided, 2, "a vanished source is no item");
+    assert_eq!(
+        items,
+        [
+            ("j".into(), "d1/b.csv".into()),
+            ("j".into(), "d2/c.csv".into())
+        ]
+    );
+}
+
+#[test]
+fn a_change_where_an_extra_input_or_a_folder_is_plans_the_job_whole() {
+    let setup = setup(TWO_INPUTS);
+    let meta = setup.write("in/d1/a.csv");
+    setup.write("in/d2/c.csv");
+    let by_input = Touched {
+        files: std::iter::once("rates/d1.csv".to_owned()).collect(),
+        ..Touched::default()
+    };
+    assert_eq!(scoped(&setup, &by_input, meta.mtime_ns + SEC).0, 2);
+    let by_folder = Touched {
+        folders: vec!["in/d2".to_owned()],
+        ..Touched::default()
+    };
+    assert_eq!(scoped(&setup, &by_folder, meta.mtime_ns + SEC).0, 2);
+    let elsewhere = Touched {
+        folders: vec!["other".to_owned()],
+        ..Touched::default()
+    };
+    assert_eq!(scoped(&setup, &elsewhere, meta.mtime_ns + SEC).0, 0);
 }

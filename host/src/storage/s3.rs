@@ -120,18 +120,22 @@ impl S3 {
     }
 
     /// Every object under `prefix` (a key prefix ending in `/`, or `""` for
-    /// the whole bucket), all pages of one recursive listing.
+    /// the whole bucket), all pages of one recursive listing. A server that
+    /// sends no page for [`STALL`] (stopped, or hung) fails the listing then,
+    /// not after the longer request limit and its retries.
     pub(crate) fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<Object>, S3Error> {
-        let failed =
-            |error: &dyn std::error::Error| S3Error::of(bucket, &format!("list `{prefix}`"), error);
+        let action = format!("list `{prefix}`");
         let store = self.store(bucket, Use::Requests)?;
         let prefix_key = key(bucket, prefix.trim_end_matches('/'))?;
-        self.runtime.block_on(async {
+        let result = self.runtime.block_on(async {
             let scope = (!prefix_key.as_ref().is_empty()).then_some(&prefix_key);
             let mut listing = store.list(scope);
             let mut objects = Vec::new();
-            while let Some(meta) = listing.next().await {
-                let meta = meta.map_err(|error| failed(&error))?;
+            while let Some(meta) = tokio::time::timeout(STALL, listing.next())
+                .await
+                .map_err(|_| Failure::Stalled)?
+            {
+                let meta = meta.map_err(Failure::Store)?;
                 objects.push(Object {
                     key: meta.location.as_ref().to_owned(),
                     size: meta.size,
@@ -140,7 +144,8 @@ impl S3 {
                 });
             }
             Ok(objects)
-        })
+        });
+        result.map_err(|failure: Failure| failure.into_error(bucket, &action, Path::new("")))
     }
 
     /// Streams object `object_key` into `dest`: written under a temporary
