@@ -268,6 +268,7 @@ impl Touched {
                 bound.push((id.to_owned(), bindings));
             }
         }
+        dedup(&mut bound);
         bound
     }
 }
@@ -297,6 +298,7 @@ pub(crate) fn plan(
         let items = items_of_job(index, job, bound, &plan.pending);
         scan.prefetch(&folders_of(&items));
         plan.decided += items.len();
+        let first = plan.items.len();
         for item in items {
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
             let will_write = matches!(
@@ -310,8 +312,17 @@ pub(crate) fn plan(
                 plan.items.push(planned);
             }
         }
+        // sorted once decided: most of a pass is up to date, and dropped
+        plan.items[first..].sort_unstable_by(|a, b| a.item.id.cmp(&b.item.id));
     }
     plan
+}
+
+/// A file present, a target about to be written and an item left open can
+/// be the same item, bound alike, since by the same pattern to one path.
+fn dedup(bound: &mut Vec<(String, Bindings)>) {
+    bound.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    bound.dedup_by(|later, first| later.0 == first.0);
 }
 
 /// The path of `job`'s source file for the item `id`.
@@ -367,7 +378,7 @@ pub(crate) fn roots(config: &Config) -> Vec<String> {
 }
 
 /// Every source file of `job` present and, when the source's bucket could
-/// not be listed, the items recorded.
+/// not be listed, the items recorded: each once, in no order.
 fn present(job: &Job, scan: &mut Scan, known: &Known) -> Vec<(String, Bindings)> {
     let mut bound: Vec<(String, Bindings)> = scan
         .sources(&job.source)
@@ -397,6 +408,7 @@ fn items_of_job(
     mut bound: Vec<(String, Bindings)>,
     pending: &Pending,
 ) -> Vec<Item> {
+    let present = bound.len();
     for path in pending.keys() {
         if let (Some(bindings), Some(id)) =
             (job.source.match_path(path), job.source.below_root(path))
@@ -404,10 +416,9 @@ fn items_of_job(
             bound.push((id.to_owned(), bindings));
         }
     }
-    // a file present, a target about to be written and a recorded item can
-    // be the same item, bound alike, since by the same pattern to one path
-    bound.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    bound.dedup_by(|later, first| later.0 == first.0);
+    if bound.len() > present {
+        dedup(&mut bound);
+    }
     let mut path = String::new();
     let mut render = |pattern: &Pattern, bindings: &Bindings| {
         pattern.render_into(bindings, &mut path);

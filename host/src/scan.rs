@@ -350,6 +350,10 @@ impl Scan {
     /// Size and mtime of the file at `path`, from its folder's listing.
     pub(crate) fn meta(&mut self, path: &str) -> Option<FileMeta> {
         let (folder, name) = split(path);
+        // one lookup for the folder listed already, as most are
+        if let Some(listing) = self.listings.get(folder) {
+            return listing.files.get(name).copied();
+        }
         self.listing(folder).files.get(name).copied()
     }
 
