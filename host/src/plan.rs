@@ -15,7 +15,7 @@ use foldhash::HashMap;
 use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::config::{Config, Job};
-use crate::pattern::{Bindings, Pattern};
+use crate::pattern::Bindings;
 use crate::scan::{FileMeta, Scan};
 use crate::state::{ItemRecord, Outcome};
 
@@ -30,6 +30,15 @@ pub(crate) struct Item {
     /// `("input", source)` first, then the extra inputs by name.
     pub(crate) inputs: Vec<(String, String)>,
     pub(crate) target: String,
+}
+
+impl Item {
+    /// Each input's role and path, borrowed.
+    fn input_paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inputs
+            .iter()
+            .map(|(role, path)| (role.as_str(), path.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +105,7 @@ impl Planned {
     /// only for the items that run, since most of a pass is up to date.
     pub(crate) fn fingerprint(&self) -> String {
         let mut out = String::new();
-        let _ = write_fingerprint(&mut out, &self.item.inputs, &self.metas);
+        let _ = write_fingerprint(&mut out, self.item.input_paths(), &self.metas);
         out
     }
 }
@@ -295,11 +304,21 @@ pub(crate) fn plan(
             }
             _ => present(job, scan, known),
         };
-        let items = items_of_job(index, job, bound, &plan.pending);
-        scan.prefetch(&folders_of(&items));
-        plan.decided += items.len();
+        let bound = with_pending(job, bound, &plan.pending);
+        let mut paths = Paths::new(job);
+        scan.prefetch(&paths.folders(&bound));
         let first = plan.items.len();
-        for item in items {
+        for (id, bindings) in bound {
+            paths.render(&bindings);
+            if !paths.stay_inside() {
+                tracing::warn!(job = %job.name, item = %id, "skipped: a wildcard value would leave the flow's folders");
+                continue;
+            }
+            plan.decided += 1;
+            if keep == Keep::Actionable && paths.up_to_date(&id, scan, known, &plan.pending) {
+                continue;
+            }
+            let item = paths.item(index, id);
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
             let will_write = matches!(
                 planned.decision,
@@ -345,21 +364,6 @@ pub(crate) fn list_ahead(config: &Config, scan: &mut Scan) {
     }
 }
 
-/// The folders of the items' inputs and targets, each once: listed side
-/// by side before the items are decided one by one.
-fn folders_of(items: &[Item]) -> Vec<String> {
-    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
-    let paths = items.iter().flat_map(|item| {
-        let inputs = item.inputs.iter().map(|(_, path)| path.as_str());
-        inputs.chain(std::iter::once(item.target.as_str()))
-    });
-    paths
-        .map(|path| crate::scan::split(path).0)
-        .filter(|folder| seen.insert(folder))
-        .map(str::to_owned)
-        .collect()
-}
-
 /// The root folder of every pattern of the flow, each once: what every plan
 /// lists first.
 pub(crate) fn roots(config: &Config) -> Vec<String> {
@@ -400,14 +404,13 @@ fn present(job: &Job, scan: &mut Scan, known: &Known) -> Vec<(String, Bindings)>
     bound
 }
 
-/// The items of `job` from the sources `bound` and every target an
-/// upstream job writes in this pass that the source pattern matches.
-fn items_of_job(
-    index: usize,
+/// The sources `bound` and every target an upstream job writes in this
+/// pass that `job`'s source pattern matches.
+fn with_pending(
     job: &Job,
     mut bound: Vec<(String, Bindings)>,
     pending: &Pending,
-) -> Vec<Item> {
+) -> Vec<(String, Bindings)> {
     let present = bound.len();
     for path in pending.keys() {
         if let (Some(bindings), Some(id)) =
@@ -419,31 +422,117 @@ fn items_of_job(
     if bound.len() > present {
         dedup(&mut bound);
     }
-    let mut path = String::new();
-    let mut render = |pattern: &Pattern, bindings: &Bindings| {
-        pattern.render_into(bindings, &mut path);
-        path.clone()
-    };
     bound
-        .into_iter()
-        .filter_map(|(id, bindings)| {
-            let inputs: Vec<(String, String)> = std::iter::once(("input", &job.source))
-                .chain(job.inputs.iter().map(|(role, pattern)| (role.as_str(), pattern)))
-                .map(|(role, pattern)| (role.to_owned(), render(pattern, &bindings)))
-                .collect();
-            let target = render(&job.target, &bindings);
-            let inside = inputs.iter().all(|(_, path)| stays_inside(path)) && stays_inside(&target);
-            if !inside {
-                tracing::warn!(job = %job.name, item = %id, "skipped: a wildcard value would leave the flow's folders");
+}
+
+/// One job's input and target paths under one binding at a time, rendered
+/// into buffers kept from item to item: most items of a pass are up to
+/// date, and are found so on these, with nothing allocated for them.
+struct Paths<'j> {
+    job: &'j Job,
+    /// The source's path first, then the extra inputs' in their order.
+    inputs: Vec<String>,
+    target: String,
+    metas: Vec<Option<FileMeta>>,
+}
+
+impl<'j> Paths<'j> {
+    fn new(job: &'j Job) -> Self {
+        Self {
+            job,
+            inputs: vec![String::new(); 1 + job.inputs.len()],
+            target: String::new(),
+            metas: Vec::with_capacity(1 + job.inputs.len()),
+        }
+    }
+
+    fn render(&mut self, bindings: &Bindings) {
+        let patterns = std::iter::once(&self.job.source)
+            .chain(self.job.inputs.iter().map(|(_, pattern)| pattern));
+        for (path, pattern) in self.inputs.iter_mut().zip(patterns) {
+            pattern.render_into(bindings, path);
+        }
+        self.job.target.render_into(bindings, &mut self.target);
+    }
+
+    /// The inputs' roles and paths, as the item will have them.
+    fn input_paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        let roles =
+            std::iter::once("input").chain(self.job.inputs.iter().map(|(role, _)| role.as_str()));
+        roles.zip(self.inputs.iter().map(String::as_str))
+    }
+
+    fn every_path(&self) -> impl Iterator<Item = &str> {
+        self.inputs
+            .iter()
+            .chain(std::iter::once(&self.target))
+            .map(String::as_str)
+    }
+
+    fn stay_inside(&self) -> bool {
+        self.every_path().all(stays_inside)
+    }
+
+    /// The folders of every binding's inputs and target, each once: listed
+    /// side by side before the items are decided one by one.
+    fn folders(&mut self, bound: &[(String, Bindings)]) -> Vec<String> {
+        let mut seen: foldhash::HashSet<String> = foldhash::HashSet::default();
+        let mut folders = Vec::new();
+        for (_, bindings) in bound {
+            self.render(bindings);
+            for path in self.every_path() {
+                let folder = crate::scan::split(path).0;
+                if !seen.contains(folder) {
+                    seen.insert(folder.to_owned());
+                    folders.push(folder.to_owned());
+                }
             }
-            inside.then_some(Item {
-                job: index,
-                id,
-                inputs,
-                target,
-            })
-        })
-        .collect()
+        }
+        folders
+    }
+
+    /// Whether the item `id`, as rendered, is up to date by the same rule
+    /// as [`waiting`]'s: every input there and none about to be written,
+    /// its target there, its inputs those of its recorded run, no rerun
+    /// asked for, no bucket of it unreachable. `false` leaves the question
+    /// to [`decide_item`].
+    fn up_to_date(&mut self, id: &str, scan: &mut Scan, known: &Known, pending: &Pending) -> bool {
+        let Some(record) = known.record(&self.job.name, id) else {
+            return false;
+        };
+        let blocked = record.rerun
+            || self
+                .inputs
+                .iter()
+                .any(|path| pending.contains_key(path.as_str()))
+            || self
+                .every_path()
+                .any(|path| scan.unreachable(path).is_some());
+        if blocked || scan.meta(&self.target).is_none() {
+            return false;
+        }
+        self.metas.clear();
+        for path in &self.inputs {
+            match scan.meta(path) {
+                Some(meta) => self.metas.push(Some(meta)),
+                None => return false,
+            }
+        }
+        fingerprint_is(&record.inputs, self.input_paths(), &self.metas)
+    }
+
+    /// The item, owned, for a full decision.
+    fn item(&self, job: usize, id: String) -> Item {
+        let inputs = self.input_paths();
+        Item {
+            job,
+            id,
+            inputs: inputs
+                .map(|(role, path)| (role.to_owned(), path.to_owned()))
+                .collect(),
+            target: self.target.clone(),
+        }
+    }
 }
 
 /// A value bound inside a segment (`p{x}` on `p..`) must not make a `..`.
@@ -477,7 +566,7 @@ pub(crate) fn decide_item(
         metas: &metas,
         target,
         same_inputs: record
-            .is_some_and(|record| fingerprint_is(&record.inputs, &item.inputs, &metas)),
+            .is_some_and(|record| fingerprint_is(&record.inputs, item.input_paths(), &metas)),
         record,
     };
     let decision = unreachable(&item, scan)
@@ -636,12 +725,12 @@ fn newest(metas: &[Option<FileMeta>]) -> i64 {
 /// `role=path:size:mtime` per input, joined by `;`: what a run records and
 /// a later plan compares. An object has `etag=HASH` instead of its mtime:
 /// the same content uploaded again is no change.
-fn write_fingerprint(
+fn write_fingerprint<'p>(
     out: &mut impl fmt::Write,
-    inputs: &[(String, String)],
+    inputs: impl IntoIterator<Item = (&'p str, &'p str)>,
     metas: &[Option<FileMeta>],
 ) -> fmt::Result {
-    for (index, ((role, path), meta)) in inputs.iter().zip(metas).enumerate() {
+    for (index, ((role, path), meta)) in inputs.into_iter().zip(metas).enumerate() {
         if index > 0 {
             out.write_char(';')?;
         }
@@ -662,7 +751,11 @@ fn write_fingerprint(
 
 /// Whether `recorded` is the fingerprint of these inputs, compared as it
 /// is written, without making it: the question of every item of a pass.
-fn fingerprint_is(recorded: &str, inputs: &[(String, String)], metas: &[Option<FileMeta>]) -> bool {
+fn fingerprint_is<'p>(
+    recorded: &str,
+    inputs: impl IntoIterator<Item = (&'p str, &'p str)>,
+    metas: &[Option<FileMeta>],
+) -> bool {
     /// Consumes `rest` while what is written matches it; fails on the first
     /// difference, which stops the writing.
     struct Matching<'a> {
