@@ -320,21 +320,30 @@ pub(crate) fn plan(
             }
             let item = paths.item(index, id);
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
-            let will_write = matches!(
-                planned.decision,
-                Decision::Run { .. } | Decision::Upstream { .. }
-            );
-            if will_write && !skip.contains(&(index, planned.item.id.clone())) {
-                plan.pending.insert(planned.item.target.clone(), index);
-            }
-            if keep == Keep::Every || planned.decision != Decision::UpToDate {
-                plan.items.push(planned);
-            }
+            plan.take(planned, skip, keep);
         }
         // sorted once decided: most of a pass is up to date, and dropped
         plan.items[first..].sort_unstable_by(|a, b| a.item.id.cmp(&b.item.id));
     }
     plan
+}
+
+impl Plan {
+    /// Takes in one decided item: what it will write is pending for the
+    /// jobs after it, unless it ran in this pass already.
+    fn take(&mut self, planned: Planned, skip: &HashSet<(usize, String)>, keep: Keep) {
+        let will_write = matches!(
+            planned.decision,
+            Decision::Run { .. } | Decision::Upstream { .. }
+        );
+        let item = &planned.item;
+        if will_write && !skip.contains(&(item.job, item.id.clone())) {
+            self.pending.insert(item.target.clone(), item.job);
+        }
+        if keep == Keep::Every || planned.decision != Decision::UpToDate {
+            self.items.push(planned);
+        }
+    }
 }
 
 /// A file present, a target about to be written and an item left open can

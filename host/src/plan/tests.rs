@@ -324,7 +324,11 @@ fn a_recorded_fingerprint_is_compared_without_being_made() {
         }),
         None,
     ];
-    let inputs = || inputs.iter().map(|(role, path)| (role.as_str(), path.as_str()));
+    let inputs = || {
+        inputs
+            .iter()
+            .map(|(role, path)| (role.as_str(), path.as_str()))
+    };
     let mut made = String::new();
     write_fingerprint(&mut made, inputs(), &metas).expect("written");
     assert_eq!(
