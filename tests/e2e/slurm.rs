@@ -6,8 +6,8 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use flow_tests::{Flow, Output, finish, send, wait_for};
 use nix::sys::signal::Signal;
@@ -80,6 +80,50 @@ fn job_ids(flow: &Flow, job: &str) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// Waits until `count` items of the flow's one job show a Slurm job id in
+/// `status --json`; past [`DEADLINE`], stops `flow` and fails with each
+/// item's state and `flow`'s messages, which tell why one was not submitted.
+fn wait_for_submissions(flow: &Flow, mut child: Child, count: usize) -> Child {
+    let until = Instant::now() + DEADLINE;
+    let submitted = |items: &[serde_json::Value]| {
+        items.len() == count
+            && items
+                .iter()
+                .all(|item| item["last_run"]["executor"]["job_id"].is_string())
+    };
+    loop {
+        let status = flow.status();
+        let items = status["jobs"][0]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if submitted(&items) {
+            return child;
+        }
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let stderr = finish(child, DEADLINE).stderr;
+            let states: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    format!(
+                        "{}: {} {} {}",
+                        item["item"],
+                        item["status"],
+                        item["last_run"]["outcome"],
+                        item["last_run"]["executor"]
+                    )
+                })
+                .collect();
+            panic!(
+                "timed out waiting for {count} submitted jobs\n--- items\n{}\n--- flow's stderr\n{stderr}",
+                states.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Whether Slurm still has job `id` queued or running.
@@ -225,17 +269,7 @@ fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them()
     let child = flow_command(&flow, &conf, &["run"])
         .spawn()
         .expect("start flow");
-    wait_for("the four jobs to be submitted", DEADLINE, || {
-        let status = flow.status();
-        let items = status["jobs"][0]["items"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        items.len() == 4
-            && items
-                .iter()
-                .all(|item| item["last_run"]["executor"]["job_id"].is_string())
-    });
+    let child = wait_for_submissions(&flow, child, 4);
     let ids = job_ids(&flow, "work");
     send(child.id(), Signal::SIGTERM);
     let stopped = finish(child, DEADLINE);
