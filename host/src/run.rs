@@ -111,18 +111,10 @@ pub(crate) fn run_pass(
         slurm,
         shutdown,
         ran: HashSet::new(),
+        adopted: Vec::new(),
         summary: Summary::default(),
     };
-    let adopted = !on_cluster.is_empty();
     pass.adopt(on_cluster)?;
-    // the folders were listed before the adopted jobs' outputs landed
-    let scan = if adopted {
-        let mut fresh = Scan::new(&config.dir.path);
-        plan::list_ahead(config, &mut fresh);
-        fresh
-    } else {
-        scan
-    };
     pass.rounds(scan)?;
     if let Some(keep) = config.keep {
         prune(&pass.state, keep)?;
@@ -194,6 +186,8 @@ struct Pass<'a> {
     shutdown: &'a Shutdown,
     /// Items started in this pass, by job index and item id.
     ran: HashSet<(usize, String)>,
+    /// Slurm runs of a dead host, for the first round to follow.
+    adopted: Vec<adopt::Adopted>,
     summary: Summary,
 }
 
@@ -324,7 +318,9 @@ impl<'a> Pass<'a> {
                     .count();
             }
             let before = self.ran.len();
-            self.round(Board::new(plan, self.config, &self.ran), &mut scan)?;
+            let mut board = Board::new(plan, self.config, &self.ran);
+            let adopted = self.place_adopted(&mut board, &mut scan);
+            self.round(board, adopted, &mut scan)?;
             if self.ran.len() == before {
                 return Ok(());
             }
@@ -333,12 +329,22 @@ impl<'a> Pass<'a> {
         Ok(())
     }
 
-    /// Starts ready items up to the limits and follows them to their ends,
-    /// starting what each end makes ready.
-    fn round(&mut self, mut board: Board, scan: &mut Scan) -> Result<(), Error> {
+    /// Follows `adopted` and starts ready items beside them up to the
+    /// limits, following them all to their ends and starting what each end
+    /// makes ready.
+    fn round(
+        &mut self,
+        mut board: Board,
+        adopted: Vec<adopt::Adopted>,
+        scan: &mut Scan,
+    ) -> Result<(), Error> {
         let (done, ends) = mpsc::channel::<Message>();
         std::thread::scope(|scope| {
-            let mut in_flight = 0;
+            let mut in_flight = adopted.len();
+            for run in adopted {
+                board.running[board.entries[run.index()].item.job] += 1;
+                self.follow_adopted(scope, run, &done);
+            }
             loop {
                 while in_flight < self.config.parallel && self.shutdown.count() == 0 {
                     let Some(index) = board.pick(self.config) else {

@@ -1,7 +1,10 @@
 //! `executor: slurm` on a real single-node cluster (`scripts/slurm-throwaway`,
-//! named by `FLOW_TEST_SLURM_CONF`): the sample flow, a failing job, a
-//! timeout, a job over its memory, `kill -9` and SIGTERM of `flow run`, and
-//! one `squeue` per poll. In CI a missing cluster fails these tests; by
+//! named by `FLOW_TEST_SLURM_CONF`): the sample flow, the job ids and
+//! states on the page and in `/metrics`, a failing job, a
+//! timeout, a job over its memory, a job `squeue` no longer lists,
+//! `kill -9` and SIGTERM of `flow run` (adopted jobs: never run twice, new
+//! items beside them, their timeouts from their recorded starts), and one
+//! `squeue` per poll. In CI a missing cluster fails these tests; by
 //! hand, each says it is skipped.
 
 use std::os::unix::fs::PermissionsExt as _;
@@ -9,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flow_tests::{Flow, Output, finish, send, wait_for};
+use flow_tests::{Flow, Output, Served, finish, send, wait_for};
 use nix::sys::signal::Signal;
 
 use crate::sample_flow::sample;
@@ -176,6 +179,32 @@ fn the_sample_flow_runs_every_target_on_the_cluster() {
 }
 
 #[test]
+fn the_page_and_metrics_show_each_runs_slurm_job_id_and_state() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("", "").file("in/a.txt", "a\n");
+    run(&flow, &conf, &["run"]).assert_code(0);
+    let id = job_ids(&flow, "work").remove(0);
+    let served = Served::start(&flow);
+    let page = served.get("/jobs/work/items/a.txt");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body
+            .contains(&format!("<dt>slurm job</dt><dd>{id} COMPLETED</dd>")),
+        "no Slurm job {id} on the item page\n{}",
+        page.body
+    );
+    let metrics = served.get("/metrics");
+    let series = format!(
+        "flow_slurm_job_info{{job=\"work\",item=\"a.txt\",job_id=\"{id}\",state=\"COMPLETED\"}} 1"
+    );
+    assert!(
+        metrics.body.lines().any(|line| line == series),
+        "no `{series}` in\n{}",
+        metrics.body
+    );
+}
+
+#[test]
 fn a_job_exiting_3_is_an_error_with_its_code_and_log_tail() {
     let Some(conf) = cluster() else { return };
     let flow = on_cluster("", "echo 'column nav missing' >&2; exit 3").file("in/a.txt", "a\n");
@@ -231,6 +260,35 @@ fn a_job_over_its_memory_is_an_error_with_the_reason() {
 }
 
 #[test]
+fn a_job_neither_squeue_nor_sacct_lists_is_followed_by_scontrol() {
+    let Some(conf) = cluster() else { return };
+    // runs well past the grace after which a job Slurm forgot is lost
+    let flow = on_cluster("", "sleep 40").file("in/a.txt", "a\n");
+    let child = flow_command(&flow, &conf, &["run"])
+        .spawn()
+        .expect("start flow");
+    let child = wait_for_submissions(&flow, child, 1);
+    let id = job_ids(&flow, "work").remove(0);
+    wait_for("the job to run", DEADLINE, || {
+        flow.item("work", "a.txt")["last_run"]["executor"]["state"] == "RUNNING"
+    });
+    // `squeue --name` no longer lists it, and the cluster keeps no accounting
+    let renamed = Command::new("scontrol")
+        .args(["update", &format!("JobId={id}"), "JobName=renamed-by-admin"])
+        .env("SLURM_CONF", &conf)
+        .status()
+        .expect("run scontrol");
+    assert!(renamed.success(), "scontrol update failed");
+    finish(child, DEADLINE).assert_code(0);
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["status"], "success", "{item:#}");
+    assert_eq!(
+        item["last_run"]["executor"]["state"], "COMPLETED",
+        "{item:#}"
+    );
+}
+
+#[test]
 fn kill_9_of_flow_loses_no_job_and_runs_none_twice() {
     let Some(conf) = cluster() else { return };
     let count = r#"echo ran >> "$FLOW_DIR/count-$FLOW_ITEM"; sleep 4"#;
@@ -254,6 +312,62 @@ fn kill_9_of_flow_loses_no_job_and_runs_none_twice() {
             "{item} ran twice"
         );
         assert!(flow.exists(&format!("out/{item}")));
+    }
+}
+
+/// Starts `flow run` and `kill -9`s it once `flag` is in the flow folder.
+fn kill_9_once(flow: &Flow, conf: &str, flag: &str) {
+    let child = flow_command(flow, conf, &["run"])
+        .spawn()
+        .expect("start flow");
+    wait_for(flag, DEADLINE, || flow.exists(flag));
+    send(child.id(), Signal::SIGKILL);
+    let _ = finish(child, DEADLINE);
+}
+
+#[test]
+fn new_items_run_beside_the_jobs_adopted_from_a_killed_flow() {
+    let Some(conf) = cluster() else { return };
+    let script = r#"echo ran >> "$FLOW_DIR/count-$FLOW_ITEM"
+if [ "$FLOW_ITEM" = a.txt ]; then sleep 20; fi"#;
+    let flow = on_cluster("", script).file("in/a.txt", "a\n");
+    kill_9_once(&flow, &conf, "count-a.txt");
+    let flow = flow.file("in/b.txt", "b\n");
+    run(&flow, &conf, &["run"]).assert_code(0);
+    let (a, b) = (flow.item("work", "a.txt"), flow.item("work", "b.txt"));
+    for item in [&a, &b] {
+        assert_eq!(item["status"], "success", "{item:#}");
+    }
+    assert_eq!(flow.read("count-a.txt"), "ran\n", "a.txt ran twice");
+    // when b.txt's job runs is the cluster's choice; flow's is to submit it
+    let at =
+        |item: &serde_json::Value, what: &str| item["last_run"][what].as_str().map(str::to_owned);
+    assert!(
+        at(&b, "started_at") < at(&a, "ended_at"),
+        "b.txt waited for the adopted a.txt\n{a:#}\n{b:#}"
+    );
+}
+
+#[test]
+fn an_adopted_job_times_out_counted_from_its_recorded_start() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("timeout: 20s", r#"touch "$FLOW_DIR/started"; sleep 120"#)
+        .file("in/a.txt", "a\n");
+    kill_9_once(&flow, &conf, "started");
+    // the timeout is over by the time the next pass adopts the job
+    std::thread::sleep(Duration::from_secs(22));
+    let began = Instant::now();
+    run(&flow, &conf, &["run"]).assert_code(1);
+    let took = began.elapsed();
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["last_run"]["outcome"], "timeout", "{item:#}");
+    // counted from the adoption, it would run 20 s more
+    assert!(
+        took < Duration::from_secs(15),
+        "the pass that adopted the job took {took:?}\n{item:#}"
+    );
+    for id in job_ids(&flow, "work") {
+        assert!(!still_queued(&conf, &id), "job {id} is still in squeue");
     }
 }
 
