@@ -3,8 +3,8 @@
 //! states on the page and in `/metrics`, a failing job, a
 //! timeout, a job over its memory, a job `squeue` no longer lists,
 //! `kill -9` and SIGTERM of `flow run` (adopted jobs: never run twice, new
-//! items beside them, their timeouts from their recorded starts), and one
-//! `squeue` per poll. In CI a missing cluster fails these tests; by
+//! items beside them, their timeouts from their recorded starts), an
+//! `sbatch` the controller did not answer, and one `squeue` per poll. In CI a missing cluster fails these tests; by
 //! hand, each says it is skipped.
 
 use std::os::unix::fs::PermissionsExt as _;
@@ -405,6 +405,65 @@ fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them()
     }
 }
 
+/// A folder of wrappers named `program`, each running `script` (which
+/// finds the real program in `$REAL`), and the PATH that puts it first.
+fn wrapped(flow: &Flow, program: &str, script: &str) -> String {
+    let wrappers = flow.path(".bin");
+    std::fs::create_dir_all(&wrappers).expect("mkdir");
+    let wrapper = wrappers.join(program);
+    let real = which(program);
+    std::fs::write(&wrapper, format!("#!/bin/sh\nREAL='{real}'\n{script}"))
+        .expect("write the wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn a_submission_the_controller_did_not_answer_is_tried_again_never_twice() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("", "").file("in/a.txt", "a\n");
+    // the first call is refused unanswered; the second is taken, but its
+    // answer lost; the third would submit the run a second time
+    let lost =
+        "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation";
+    let calls = flow.path(".sbatch-calls");
+    let path = wrapped(
+        &flow,
+        "sbatch",
+        &format!(
+            r#"echo call >> '{calls}'
+case $(wc -l < '{calls}') in
+  1) echo '{lost}' >&2; exit 1 ;;
+  2) "$REAL" "$@" > /dev/null; echo '{lost}' >&2; exit 1 ;;
+esac
+exec "$REAL" "$@"
+"#,
+            calls = calls.display()
+        ),
+    );
+    let output = finish(
+        flow_command(&flow, &conf, &["run"])
+            .env("PATH", path)
+            .spawn()
+            .expect("start flow"),
+        DEADLINE,
+    );
+    output.assert_code(0);
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["status"], "success", "{item:#}");
+    assert_eq!(
+        flow.read(".sbatch-calls").lines().count(),
+        2,
+        "sbatch was called again after the job was taken\n{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("trying again"), "{}", output.stderr);
+}
+
 #[test]
 fn one_squeue_call_per_poll_whatever_the_number_of_jobs() {
     let Some(conf) = cluster() else { return };
@@ -412,24 +471,14 @@ fn one_squeue_call_per_poll_whatever_the_number_of_jobs() {
     for n in 0..6 {
         flow = flow.file(&format!("in/{n}.txt"), "x\n");
     }
-    let wrappers = flow.path(".bin");
-    std::fs::create_dir_all(&wrappers).expect("mkdir");
-    let real = which("squeue");
     let counter = flow.path(".squeue-calls");
-    let wrapper = wrappers.join("squeue");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\necho call >> '{}'\nexec '{real}' \"$@\"\n",
+    let path = wrapped(
+        &flow,
+        "squeue",
+        &format!(
+            "echo call >> '{}'\nexec \"$REAL\" \"$@\"\n",
             counter.display()
         ),
-    )
-    .expect("write the wrapper");
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let path = format!(
-        "{}:{}",
-        wrappers.display(),
-        std::env::var("PATH").unwrap_or_default()
     );
     let output = finish(
         flow_command(&flow, &conf, &["run"])

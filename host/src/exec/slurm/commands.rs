@@ -42,6 +42,20 @@ pub(crate) fn sbatch(args: &[OsString]) -> Result<String, String> {
     parse_parsable(&String::from_utf8_lossy(&output.stdout))
 }
 
+/// Whether a failed call's error says the controller did not answer (it
+/// is busy or restarting), not that it refused: worth another try.
+pub(crate) fn transient(error: &str) -> bool {
+    const UNANSWERED: [&str; 5] = [
+        "timed out",
+        "unable to contact slurm controller",
+        "temporarily unavailable",
+        "connection refused",
+        "zero bytes were transmitted",
+    ];
+    let error = error.to_ascii_lowercase();
+    UNANSWERED.iter().any(|words| error.contains(words))
+}
+
 /// Every job named `name`, in every state Slurm still remembers.
 pub(crate) fn squeue(name: &str) -> Result<Vec<Listed>, String> {
     let args: Vec<OsString> = vec![
@@ -186,5 +200,17 @@ mod tests {
             ]
         );
         assert!(parse_job_records("No jobs in the system\n").is_empty());
+        assert!(transient(
+            "`sbatch` failed (exit status: 1): sbatch: error: Batch job submission failed: \
+             Socket timed out on send/recv operation"
+        ));
+        assert!(transient(
+            "sbatch: error: Batch job submission failed: Unable to contact slurm controller \
+             (connect failure)"
+        ));
+        assert!(!transient(
+            "sbatch: error: Batch job submission failed: Invalid account or account/partition \
+             combination specified"
+        ));
     }
 }
