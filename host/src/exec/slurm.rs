@@ -42,6 +42,11 @@ const SUBMIT_TRIES: u32 = 4;
 /// The pause before the second try; longer by as much before each next.
 const SUBMIT_PAUSE: Duration = Duration::from_secs(1);
 
+/// How often a run's worker checks its job for the timeout and a shutdown:
+/// Slurm's states change only at polls, seconds apart, and a hundred jobs
+/// in flight checked as often as a local child would keep a core busy.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
 /// The Slurm job name of every job of the flow in `dir`: `flow-` and a
 /// stable hash of the folder, so that one `squeue --name` finds them all,
 /// whichever host process submitted them.
@@ -291,6 +296,10 @@ impl Running for SlurmRun {
         if !self.ended {
             self.tracker.cancel(&self.job_id);
         }
+    }
+
+    fn check_every(&self) -> Duration {
+        CHECK_EVERY
     }
 
     fn under_way(&mut self) -> bool {
