@@ -60,6 +60,10 @@ pub(crate) trait Running: Send {
     fn progress(&mut self) -> Option<Progress> {
         None
     }
+    /// How often the run is checked for its timeout and a shutdown.
+    fn check_every(&self) -> Duration {
+        POLL
+    }
 }
 
 /// A cluster job's id and the state the cluster last reported for it.
@@ -133,7 +137,7 @@ pub(crate) fn supervise(
         if let Some(end) = running.wait(wait) {
             break end;
         }
-        wait = POLL;
+        wait = running.check_every();
         let now = Instant::now();
         if deadline.is_none() && running.under_way() {
             deadline = Some(now + limits.timeout);

@@ -126,18 +126,12 @@ pub(crate) fn run_pass(
         ran: HashSet::new(),
         open: HashSet::new(),
         unfinished: HashSet::new(),
+        adopted: Vec::new(),
         summary: Summary::default(),
     };
-    let adopted = !on_cluster.is_empty();
+    // runs of a dead host: another process committed, so nothing was kept
+    let touched = touched.filter(|_| on_cluster.is_empty());
     pass.adopt(on_cluster)?;
-    // the folders were listed before the adopted jobs' outputs landed
-    let (scan, touched) = if adopted {
-        let mut fresh = Scan::new(&config.dir.path);
-        plan::list_ahead(config, &mut fresh);
-        (fresh, None)
-    } else {
-        (scan, touched)
-    };
     let scan = pass.rounds(scan, touched.as_ref())?;
     if let Some(keep) = config.keep {
         prune(&pass.state, keep)?;
@@ -224,6 +218,8 @@ struct Pass<'a> {
     /// again at its next pass, whatever changes.
     open: HashSet<(usize, String)>,
     unfinished: HashSet<(usize, String)>,
+    /// Slurm runs of a dead host, for the first round to follow.
+    adopted: Vec<adopt::Adopted>,
     summary: Summary,
 }
 
@@ -361,7 +357,9 @@ impl<'a> Pass<'a> {
             let open = plan.items.iter().map(|planned| &planned.item);
             self.open = open.map(|item| (item.job, item.id.clone())).collect();
             let before = self.ran.len();
-            self.round(Board::new(plan, self.config, &self.ran), &mut scan)?;
+            let mut board = Board::new(plan, self.config, &self.ran);
+            let adopted = self.place_adopted(&mut board, &mut scan);
+            self.round(board, adopted, &mut scan)?;
             if self.ran.len() == before {
                 break;
             }
@@ -372,12 +370,22 @@ impl<'a> Pass<'a> {
         Ok(scan)
     }
 
-    /// Starts ready items up to the limits and follows them to their ends,
-    /// starting what each end makes ready.
-    fn round(&mut self, mut board: Board, scan: &mut Scan) -> Result<(), Error> {
+    /// Follows `adopted` and starts ready items beside them up to the
+    /// limits, following them all to their ends and starting what each end
+    /// makes ready.
+    fn round(
+        &mut self,
+        mut board: Board,
+        adopted: Vec<adopt::Adopted>,
+        scan: &mut Scan,
+    ) -> Result<(), Error> {
         let (done, ends) = mpsc::channel::<Message>();
         std::thread::scope(|scope| {
-            let mut in_flight = 0;
+            let mut in_flight = adopted.len();
+            for run in adopted {
+                board.running[board.entries[run.index()].item.job] += 1;
+                self.follow_adopted(scope, run, &done);
+            }
             loop {
                 while in_flight < self.config.parallel && self.shutdown.count() == 0 {
                     let Some(index) = board.pick(self.config) else {

@@ -220,6 +220,9 @@ const RUN_COLUMNS: &str = "id, job, item, attempt, started_at, ended_at, duratio
 const ITEM_COLUMNS: &str =
     "job, item, status, attempts, inputs, last_run, target, target_size, target_mtime, rerun";
 
+/// How long opening the state waits for other processes that hold it.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl State {
     /// Opens (creating and migrating) the database in the `.flow` folder.
     pub(crate) fn open(layout: &Layout) -> Result<Self, Error> {
@@ -235,8 +238,30 @@ impl State {
             source,
         })?;
         let state = Self { conn, path };
-        state.setup().map_err(|source| state.error(source))?;
+        state
+            .setup_when_free()
+            .map_err(|source| state.error(source))?;
         Ok(state)
+    }
+
+    /// [`State::setup`], tried again while another process holds the
+    /// database: two processes opening a new state at once (`flow status`
+    /// beside the first `flow run`) both switch it to WAL, and SQLite
+    /// answers one of them "database is locked" at once, without waiting,
+    /// where waiting could deadlock.
+    fn setup_when_free(&self) -> rusqlite::Result<()> {
+        let until = std::time::Instant::now() + OPEN_PATIENCE;
+        loop {
+            match self.setup() {
+                Err(error)
+                    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < until =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                done => return done,
+            }
+        }
     }
 
     fn setup(&self) -> rusqlite::Result<()> {
@@ -1010,5 +1035,28 @@ mod tests {
             .expect("runs read with the new columns");
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].hook_error, None);
+    }
+
+    #[test]
+    fn connections_opening_a_new_state_at_once_all_open_it() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let layout = Layout::new(dir.path());
+            let start = std::sync::Barrier::new(6);
+            std::thread::scope(|scope| {
+                let opened: Vec<_> = (0..6)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            State::open(&layout).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for open in opened {
+                    let result = open.join().expect("no panic");
+                    assert!(result.is_ok(), "{:?}", result.err().map(|e| e.to_string()));
+                }
+            });
+        }
     }
 }

@@ -1,15 +1,18 @@
 //! `executor: slurm` on a real single-node cluster (`scripts/slurm-throwaway`,
-//! named by `FLOW_TEST_SLURM_CONF`): the sample flow, a failing job, a
-//! timeout, a job over its memory, `kill -9` and SIGTERM of `flow run`, and
-//! one `squeue` per poll. In CI a missing cluster fails these tests; by
+//! named by `FLOW_TEST_SLURM_CONF`): the sample flow, the job ids and
+//! states on the page and in `/metrics`, a failing job, a
+//! timeout, a job over its memory, a job `squeue` no longer lists,
+//! `kill -9` and SIGTERM of `flow run` (adopted jobs: never run twice, new
+//! items beside them, their timeouts from their recorded starts), an
+//! `sbatch` the controller did not answer, and one `squeue` per poll. In CI a missing cluster fails these tests; by
 //! hand, each says it is skipped.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use flow_tests::{Flow, Output, finish, send, wait_for};
+use flow_tests::{Flow, Output, Served, finish, send, wait_for};
 use nix::sys::signal::Signal;
 
 use crate::sample_flow::sample;
@@ -82,6 +85,50 @@ fn job_ids(flow: &Flow, job: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until `count` items of the flow's one job show a Slurm job id in
+/// `status --json`; past [`DEADLINE`], stops `flow` and fails with each
+/// item's state and `flow`'s messages, which tell why one was not submitted.
+fn wait_for_submissions(flow: &Flow, mut child: Child, count: usize) -> Child {
+    let until = Instant::now() + DEADLINE;
+    let submitted = |items: &[serde_json::Value]| {
+        items.len() == count
+            && items
+                .iter()
+                .all(|item| item["last_run"]["executor"]["job_id"].is_string())
+    };
+    loop {
+        let status = flow.status();
+        let items = status["jobs"][0]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if submitted(&items) {
+            return child;
+        }
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let stderr = finish(child, DEADLINE).stderr;
+            let states: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    format!(
+                        "{}: {} {} {}",
+                        item["item"],
+                        item["status"],
+                        item["last_run"]["outcome"],
+                        item["last_run"]["executor"]
+                    )
+                })
+                .collect();
+            panic!(
+                "timed out waiting for {count} submitted jobs\n--- items\n{}\n--- flow's stderr\n{stderr}",
+                states.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Whether Slurm still has job `id` queued or running.
 fn still_queued(conf: &str, id: &str) -> bool {
     let output = Command::new("squeue")
@@ -129,6 +176,32 @@ fn the_sample_flow_runs_every_target_on_the_cluster() {
             );
         }
     }
+}
+
+#[test]
+fn the_page_and_metrics_show_each_runs_slurm_job_id_and_state() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("", "").file("in/a.txt", "a\n");
+    run(&flow, &conf, &["run"]).assert_code(0);
+    let id = job_ids(&flow, "work").remove(0);
+    let served = Served::start(&flow);
+    let page = served.get("/jobs/work/items/a.txt");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body
+            .contains(&format!("<dt>slurm job</dt><dd>{id} COMPLETED</dd>")),
+        "no Slurm job {id} on the item page\n{}",
+        page.body
+    );
+    let metrics = served.get("/metrics");
+    let series = format!(
+        "flow_slurm_job_info{{job=\"work\",item=\"a.txt\",job_id=\"{id}\",state=\"COMPLETED\"}} 1"
+    );
+    assert!(
+        metrics.body.lines().any(|line| line == series),
+        "no `{series}` in\n{}",
+        metrics.body
+    );
 }
 
 #[test]
@@ -187,6 +260,35 @@ fn a_job_over_its_memory_is_an_error_with_the_reason() {
 }
 
 #[test]
+fn a_job_neither_squeue_nor_sacct_lists_is_followed_by_scontrol() {
+    let Some(conf) = cluster() else { return };
+    // runs well past the grace after which a job Slurm forgot is lost
+    let flow = on_cluster("", "sleep 40").file("in/a.txt", "a\n");
+    let child = flow_command(&flow, &conf, &["run"])
+        .spawn()
+        .expect("start flow");
+    let child = wait_for_submissions(&flow, child, 1);
+    let id = job_ids(&flow, "work").remove(0);
+    wait_for("the job to run", DEADLINE, || {
+        flow.item("work", "a.txt")["last_run"]["executor"]["state"] == "RUNNING"
+    });
+    // `squeue --name` no longer lists it, and the cluster keeps no accounting
+    let renamed = Command::new("scontrol")
+        .args(["update", &format!("JobId={id}"), "JobName=renamed-by-admin"])
+        .env("SLURM_CONF", &conf)
+        .status()
+        .expect("run scontrol");
+    assert!(renamed.success(), "scontrol update failed");
+    finish(child, DEADLINE).assert_code(0);
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["status"], "success", "{item:#}");
+    assert_eq!(
+        item["last_run"]["executor"]["state"], "COMPLETED",
+        "{item:#}"
+    );
+}
+
+#[test]
 fn kill_9_of_flow_loses_no_job_and_runs_none_twice() {
     let Some(conf) = cluster() else { return };
     let count = r#"echo ran >> "$FLOW_DIR/count-$FLOW_ITEM"; sleep 4"#;
@@ -213,6 +315,62 @@ fn kill_9_of_flow_loses_no_job_and_runs_none_twice() {
     }
 }
 
+/// Starts `flow run` and `kill -9`s it once `flag` is in the flow folder.
+fn kill_9_once(flow: &Flow, conf: &str, flag: &str) {
+    let child = flow_command(flow, conf, &["run"])
+        .spawn()
+        .expect("start flow");
+    wait_for(flag, DEADLINE, || flow.exists(flag));
+    send(child.id(), Signal::SIGKILL);
+    let _ = finish(child, DEADLINE);
+}
+
+#[test]
+fn new_items_run_beside_the_jobs_adopted_from_a_killed_flow() {
+    let Some(conf) = cluster() else { return };
+    let script = r#"echo ran >> "$FLOW_DIR/count-$FLOW_ITEM"
+if [ "$FLOW_ITEM" = a.txt ]; then sleep 20; fi"#;
+    let flow = on_cluster("", script).file("in/a.txt", "a\n");
+    kill_9_once(&flow, &conf, "count-a.txt");
+    let flow = flow.file("in/b.txt", "b\n");
+    run(&flow, &conf, &["run"]).assert_code(0);
+    let (a, b) = (flow.item("work", "a.txt"), flow.item("work", "b.txt"));
+    for item in [&a, &b] {
+        assert_eq!(item["status"], "success", "{item:#}");
+    }
+    assert_eq!(flow.read("count-a.txt"), "ran\n", "a.txt ran twice");
+    // when b.txt's job runs is the cluster's choice; flow's is to submit it
+    let at =
+        |item: &serde_json::Value, what: &str| item["last_run"][what].as_str().map(str::to_owned);
+    assert!(
+        at(&b, "started_at") < at(&a, "ended_at"),
+        "b.txt waited for the adopted a.txt\n{a:#}\n{b:#}"
+    );
+}
+
+#[test]
+fn an_adopted_job_times_out_counted_from_its_recorded_start() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("timeout: 20s", r#"touch "$FLOW_DIR/started"; sleep 120"#)
+        .file("in/a.txt", "a\n");
+    kill_9_once(&flow, &conf, "started");
+    // the timeout is over by the time the next pass adopts the job
+    std::thread::sleep(Duration::from_secs(22));
+    let began = Instant::now();
+    run(&flow, &conf, &["run"]).assert_code(1);
+    let took = began.elapsed();
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["last_run"]["outcome"], "timeout", "{item:#}");
+    // counted from the adoption, it would run 20 s more
+    assert!(
+        took < Duration::from_secs(15),
+        "the pass that adopted the job took {took:?}\n{item:#}"
+    );
+    for id in job_ids(&flow, "work") {
+        assert!(!still_queued(&conf, &id), "job {id} is still in squeue");
+    }
+}
+
 #[test]
 fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them() {
     let Some(conf) = cluster() else { return };
@@ -225,17 +383,7 @@ fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them()
     let child = flow_command(&flow, &conf, &["run"])
         .spawn()
         .expect("start flow");
-    wait_for("the four jobs to be submitted", DEADLINE, || {
-        let status = flow.status();
-        let items = status["jobs"][0]["items"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        items.len() == 4
-            && items
-                .iter()
-                .all(|item| item["last_run"]["executor"]["job_id"].is_string())
-    });
+    let child = wait_for_submissions(&flow, child, 4);
     let ids = job_ids(&flow, "work");
     send(child.id(), Signal::SIGTERM);
     let stopped = finish(child, DEADLINE);
@@ -257,6 +405,65 @@ fn sigterm_of_flow_cancels_queued_and_running_jobs_and_the_next_pass_runs_them()
     }
 }
 
+/// A folder of wrappers named `program`, each running `script` (which
+/// finds the real program in `$REAL`), and the PATH that puts it first.
+fn wrapped(flow: &Flow, program: &str, script: &str) -> String {
+    let wrappers = flow.path(".bin");
+    std::fs::create_dir_all(&wrappers).expect("mkdir");
+    let wrapper = wrappers.join(program);
+    let real = which(program);
+    std::fs::write(&wrapper, format!("#!/bin/sh\nREAL='{real}'\n{script}"))
+        .expect("write the wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn a_submission_the_controller_did_not_answer_is_tried_again_never_twice() {
+    let Some(conf) = cluster() else { return };
+    let flow = on_cluster("", "").file("in/a.txt", "a\n");
+    // the first call is refused unanswered; the second is taken, but its
+    // answer lost; the third would submit the run a second time
+    let lost =
+        "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation";
+    let calls = flow.path(".sbatch-calls");
+    let path = wrapped(
+        &flow,
+        "sbatch",
+        &format!(
+            r#"echo call >> '{calls}'
+case $(wc -l < '{calls}') in
+  1) echo '{lost}' >&2; exit 1 ;;
+  2) "$REAL" "$@" > /dev/null; echo '{lost}' >&2; exit 1 ;;
+esac
+exec "$REAL" "$@"
+"#,
+            calls = calls.display()
+        ),
+    );
+    let output = finish(
+        flow_command(&flow, &conf, &["run"])
+            .env("PATH", path)
+            .spawn()
+            .expect("start flow"),
+        DEADLINE,
+    );
+    output.assert_code(0);
+    let item = flow.item("work", "a.txt");
+    assert_eq!(item["status"], "success", "{item:#}");
+    assert_eq!(
+        flow.read(".sbatch-calls").lines().count(),
+        2,
+        "sbatch was called again after the job was taken\n{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("trying again"), "{}", output.stderr);
+}
+
 #[test]
 fn one_squeue_call_per_poll_whatever_the_number_of_jobs() {
     let Some(conf) = cluster() else { return };
@@ -264,24 +471,14 @@ fn one_squeue_call_per_poll_whatever_the_number_of_jobs() {
     for n in 0..6 {
         flow = flow.file(&format!("in/{n}.txt"), "x\n");
     }
-    let wrappers = flow.path(".bin");
-    std::fs::create_dir_all(&wrappers).expect("mkdir");
-    let real = which("squeue");
     let counter = flow.path(".squeue-calls");
-    let wrapper = wrappers.join("squeue");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\necho call >> '{}'\nexec '{real}' \"$@\"\n",
+    let path = wrapped(
+        &flow,
+        "squeue",
+        &format!(
+            "echo call >> '{}'\nexec \"$REAL\" \"$@\"\n",
             counter.display()
         ),
-    )
-    .expect("write the wrapper");
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let path = format!(
-        "{}:{}",
-        wrappers.display(),
-        std::env::var("PATH").unwrap_or_default()
     );
     let output = finish(
         flow_command(&flow, &conf, &["run"])

@@ -1,7 +1,9 @@
 //! The Slurm executor: each run is a batch job on a cluster whose compute
 //! nodes share the flow folder. A run's batch script (`script.rs`) runs the
 //! job with the local argv and environment; `sbatch --parsable` submits it,
-//! paced so that a backlog does not flood the controller; one poll loop
+//! paced so that a backlog does not flood the controller, and again when the
+//! controller did not answer (never twice: a job it took is found by its
+//! comment); one poll loop
 //! (`tracker.rs`) follows all of the flow's jobs; a signal from the
 //! supervisor becomes a batched `scancel`. Jobs of a dead host are adopted
 //! by their recorded ids ([`SlurmExecutor::adopt`]) or found by the run id
@@ -33,6 +35,17 @@ use tracker::Tracker;
 /// At most this many submissions a second: a backlog of thousands reaches
 /// the controller as a steady stream, not a burst.
 const SUBMIT_GAP: Duration = Duration::from_millis(100);
+
+/// At most this many `sbatch` calls for one run, when the controller does
+/// not answer (busy, restarting); then the run fails with the last error.
+const SUBMIT_TRIES: u32 = 4;
+/// The pause before the second try; longer by as much before each next.
+const SUBMIT_PAUSE: Duration = Duration::from_secs(1);
+
+/// How often a run's worker checks its job for the timeout and a shutdown:
+/// Slurm's states change only at polls, seconds apart, and a hundred jobs
+/// in flight checked as often as a local child would keep a core busy.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// The Slurm job name of every job of the flow in `dir`: `flow-` and a
 /// stable hash of the folder, so that one `squeue --name` finds them all,
@@ -140,6 +153,36 @@ impl SlurmExecutor {
         })
     }
 
+    /// `sbatch`, tried again while the controller does not answer, at most
+    /// [`SUBMIT_TRIES`] times. A job the controller took before its answer
+    /// was lost is found by the run id in its comment: no run is submitted
+    /// twice.
+    fn submit(&self, run: i64, args: &[std::ffi::OsString]) -> Result<String, String> {
+        let mut tries = 1;
+        loop {
+            let why = match commands::sbatch(args) {
+                Ok(job_id) => return Ok(job_id),
+                Err(why) if tries < SUBMIT_TRIES && commands::transient(&why) => why,
+                Err(why) if tries > 1 => return Err(format!("{why} ({tries} tries)")),
+                Err(why) => return Err(why),
+            };
+            tracing::warn!(
+                run,
+                tries,
+                "Slurm did not take the job, trying again: {why}"
+            );
+            std::thread::sleep(SUBMIT_PAUSE * tries);
+            if let Some(job_id) = self
+                .submitted()
+                .ok()
+                .and_then(|mut found| found.remove(&run))
+            {
+                return Ok(job_id);
+            }
+            tries += 1;
+        }
+    }
+
     /// Waits for this submission's turn, at most one per [`SUBMIT_GAP`].
     fn pace(&self) {
         let wait = {
@@ -190,8 +233,14 @@ impl Executor for SlurmExecutor {
             script: &script_path,
         };
         self.pace();
-        let job_id = commands::sbatch(&script::sbatch_args(&submission, &self.options))
-            .map_err(|why| format!("could not submit to Slurm: {why}"))?;
+        let job_id = self
+            .submit(run, &script::sbatch_args(&submission, &self.options))
+            .map_err(|why| {
+                format!(
+                    "could not submit to Slurm: {why}; hint: `scontrol ping` tells whether \
+                     the controller answers, `sbatch` by hand why it refuses"
+                )
+            })?;
         Ok(self.follow(run, job_id))
     }
 }
@@ -247,6 +296,10 @@ impl Running for SlurmRun {
         if !self.ended {
             self.tracker.cancel(&self.job_id);
         }
+    }
+
+    fn check_every(&self) -> Duration {
+        CHECK_EVERY
     }
 
     fn under_way(&mut self) -> bool {

@@ -2,30 +2,47 @@
 //! `flow` loses none of them. Runs recorded with a job id are followed by
 //! it; a run recorded as submitting, without one, is looked up by the run id
 //! in its job's comment (one `squeue`) and followed, or, never submitted,
-//! recorded interrupted. The pass waits for the adopted jobs and records
-//! their ends as it records its own, before it plans: they never run twice.
+//! recorded interrupted. The adopted runs are in flight in the pass's first
+//! round like its own: new items start beside them, within `parallel`, the
+//! items downstream of them wait for their targets, and they never run
+//! twice. Their timeouts count from their recorded starts.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::thread::Scope;
+use std::time::{Duration, Instant};
 
-use super::{Message, Pass, Started, discard, ended_with_upload, record_interrupted, reporter};
+use super::{
+    Board, Message, Pass, Started, discard, ended_with_upload, now_ns, priority,
+    record_interrupted, reporter,
+};
 use crate::error::Error;
 use crate::exec::{self, Running, SlurmExecutor};
-use crate::plan::Item;
+use crate::plan::{self, Item};
+use crate::scan::Scan;
 use crate::state::{ClusterJob, RunRecord};
 use crate::storage::is_remote;
 use crate::transfer::Transfers;
 
 /// One adopted run: its job, how to follow it, and the item it is for.
-struct Adopted {
+pub(super) struct Adopted {
     running: Box<dyn Running>,
     item: Item,
     started: Started,
+    /// How long ago its run was recorded as started.
+    age: Duration,
 }
 
-impl Pass<'_> {
-    /// Follows the Slurm runs a dead host left to their ends and records them.
+impl Adopted {
+    /// Its entry on the round's board.
+    pub(super) fn index(&self) -> usize {
+        self.started.index
+    }
+}
+
+impl<'a> Pass<'a> {
+    /// Takes up the Slurm runs a dead host left, for the first round to
+    /// follow to their ends.
     pub(super) fn adopt(&mut self, runs: Vec<RunRecord>) -> Result<(), Error> {
         let Some(slurm) = self.slurm else {
             return Ok(());
@@ -68,7 +85,8 @@ impl Pass<'_> {
             jobs = adopted.len(),
             "following Slurm jobs left by a stopped flow"
         );
-        self.follow_adopted(adopted)
+        self.adopted = adopted;
+        Ok(())
     }
 
     fn adopted(
@@ -89,7 +107,12 @@ impl Pass<'_> {
         if is_remote(&target) {
             transfers.upload_to(&target);
         }
+        let age = chrono::DateTime::parse_from_rfc3339(&run.started_at)
+            .ok()
+            .and_then(|at| (chrono::Utc::now() - at.to_utc()).to_std().ok())
+            .unwrap_or_default();
         Ok(Adopted {
+            age,
             running: slurm.adopt(run.id, job_id),
             item: Item {
                 job,
@@ -103,45 +126,65 @@ impl Pass<'_> {
                 attempt: run.attempt,
                 log: run.log,
                 staging: run.staging,
-                clock: Instant::now(),
+                // its duration counts from its recorded start
+                clock: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
                 transfers,
             },
         })
     }
 
-    /// Waits for every adopted job, recording each end as it comes.
-    fn follow_adopted(&mut self, adopted: Vec<Adopted>) -> Result<(), Error> {
-        let (done, ends) = mpsc::channel::<Message>();
-        let mut items = HashMap::new();
-        std::thread::scope(|scope| {
-            for Adopted {
-                running,
-                item,
-                started,
-            } in adopted
-            {
-                let limits = self.limits(&self.config.jobs[item.job]);
-                let (done, shutdown) = (done.clone(), self.shutdown);
-                items.insert(started.run, item);
-                scope.spawn(move || {
-                    let mut report = reporter(started.run, &done);
-                    let facts = exec::supervise(running, limits, shutdown, &mut report);
-                    let _ = done.send(Message::Ended(Box::new(ended_with_upload(started, facts))));
-                });
-            }
-            drop(done);
-            for message in ends {
-                match message {
-                    Message::Progress { run, progress } => self.record_progress(run, progress)?,
-                    Message::Ended(ended) => {
-                        if let Some(item) = items.remove(&ended.started.run) {
-                            self.settle(&item, *ended)?;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })
+    /// The adopted runs, each given its entry on `board`: the plan's for
+    /// its item (which is not started again), or one decided for it. They
+    /// are marked run in this pass, so no later round starts them either.
+    pub(super) fn place_adopted(&mut self, board: &mut Board, scan: &mut Scan) -> Vec<Adopted> {
+        let mut adopted = std::mem::take(&mut self.adopted);
+        for run in &mut adopted {
+            let key = (run.item.job, run.item.id.clone());
+            let planned = board
+                .entries
+                .iter()
+                .position(|entry| entry.item.job == run.item.job && entry.item.id == run.item.id);
+            run.started.index = planned.unwrap_or_else(|| {
+                let item = run.item.clone();
+                let now = now_ns();
+                let decided =
+                    plan::decide_item(self.config, item, scan, &self.known, &board.pending, now);
+                board.entries.push(decided);
+                board.entries.len() - 1
+            });
+            let index = run.started.index;
+            board
+                .ready
+                .remove(&priority(self.config, index, &board.entries[index]));
+            self.ran.insert(key);
+        }
+        adopted
+    }
+
+    /// Follows adopted run `run` on a worker of `scope`, as a run of the
+    /// round, its timeout what is left of it since its recorded start.
+    pub(super) fn follow_adopted<'scope>(
+        &self,
+        scope: &'scope Scope<'scope, '_>,
+        run: Adopted,
+        done: &mpsc::Sender<Message>,
+    ) where
+        'a: 'scope,
+    {
+        let Adopted {
+            running,
+            item,
+            started,
+            age,
+        } = run;
+        let mut limits = self.limits(&self.config.jobs[item.job]);
+        limits.timeout = limits.timeout.saturating_sub(age);
+        let (done, shutdown) = (done.clone(), self.shutdown);
+        scope.spawn(move || {
+            let mut report = reporter(started.run, &done);
+            let facts = exec::supervise(running, limits, shutdown, &mut report);
+            let _ = done.send(Message::Ended(Box::new(ended_with_upload(started, facts))));
+        });
     }
 }
 

@@ -1,7 +1,7 @@
 //! The Slurm client commands flow calls, each one process per call over
 //! all the jobs it concerns: `sbatch --parsable`, `squeue` for every job of
-//! the flow, `sacct` for the jobs `squeue` no longer knows, `scancel` in
-//! batches. They are found on PATH, as a user's shell finds them. The
+//! the flow, `sacct` for the jobs `squeue` no longer knows and `scontrol
+//! show job` for those neither knows, `scancel` in batches. They are found on PATH, as a user's shell finds them. The
 //! parsing of their output is pure and tested on what Slurm prints.
 
 use std::ffi::OsString;
@@ -42,6 +42,20 @@ pub(crate) fn sbatch(args: &[OsString]) -> Result<String, String> {
     parse_parsable(&String::from_utf8_lossy(&output.stdout))
 }
 
+/// Whether a failed call's error says the controller did not answer (it
+/// is busy or restarting), not that it refused: worth another try.
+pub(crate) fn transient(error: &str) -> bool {
+    const UNANSWERED: [&str; 5] = [
+        "timed out",
+        "unable to contact slurm controller",
+        "temporarily unavailable",
+        "connection refused",
+        "zero bytes were transmitted",
+    ];
+    let error = error.to_ascii_lowercase();
+    UNANSWERED.iter().any(|words| error.contains(words))
+}
+
 /// Every job named `name`, in every state Slurm still remembers.
 pub(crate) fn squeue(name: &str) -> Result<Vec<Listed>, String> {
     let args: Vec<OsString> = vec![
@@ -70,6 +84,15 @@ pub(crate) fn sacct(ids: &[String]) -> Result<Vec<(String, String)>, String> {
     ];
     let output = run("sacct", &args)?;
     Ok(parse_accounting(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The states of every job the controller holds, by `scontrol -o show
+/// job` (it takes one id or none, so one call lists them all): the last
+/// word on jobs that neither `squeue` nor `sacct` lists.
+pub(crate) fn scontrol_jobs() -> Result<Vec<(String, String)>, String> {
+    let args: Vec<OsString> = vec!["-o".into(), "show".into(), "job".into()];
+    let output = run("scontrol", &args)?;
+    Ok(parse_job_records(&String::from_utf8_lossy(&output.stdout)))
 }
 
 /// Cancels `ids`, a batch of them per call.
@@ -120,6 +143,21 @@ fn parse_accounting(stdout: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Lines of `Key=value` words, one a job, as `scontrol -o show job`
+/// prints them; `No jobs in the system` has none.
+fn parse_job_records(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let value = |key: &str| {
+                line.split_whitespace()
+                    .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+            };
+            Some((value("JobId")?.to_owned(), value("JobState")?.to_owned()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +189,28 @@ mod tests {
                 ("8".to_owned(), "COMPLETED".to_owned())
             ]
         );
+        let shown = "JobId=48 JobName=flow-3c6773c2 UserId=root(0) JobState=COMPLETED \
+                     Reason=None ExitCode=0:0 Comment=flow-run=1 job=work\n\
+                     JobId=49 ArrayJobId=49 JobName=x JobState=RUNNING Reason=None\n";
+        assert_eq!(
+            parse_job_records(shown),
+            [
+                ("48".to_owned(), "COMPLETED".to_owned()),
+                ("49".to_owned(), "RUNNING".to_owned())
+            ]
+        );
+        assert!(parse_job_records("No jobs in the system\n").is_empty());
+        assert!(transient(
+            "`sbatch` failed (exit status: 1): sbatch: error: Batch job submission failed: \
+             Socket timed out on send/recv operation"
+        ));
+        assert!(transient(
+            "sbatch: error: Batch job submission failed: Unable to contact slurm controller \
+             (connect failure)"
+        ));
+        assert!(!transient(
+            "sbatch: error: Batch job submission failed: Invalid account or account/partition \
+             combination specified"
+        ));
     }
 }

@@ -1,11 +1,12 @@
 //! The one poll loop for all of a flow's Slurm jobs: each poll is one
 //! `squeue` over the flow's job name (plus one `sacct` for the jobs `squeue`
-//! forgot, where accounting answers), never a call per job. It polls every
+//! forgot, where accounting answers, and one `scontrol show job` for those
+//! neither lists), never a call per job. It polls every
 //! [`POLL_MIN`] while states change and backs off to [`POLL_MAX`] while
 //! they do not; cancellations asked for meanwhile go out as one `scancel`.
 //!
 //! Runs wait on the [`Tracker`] for their job's end; the loop is the only
-//! caller of `squeue`, `sacct` and `scancel`.
+//! caller of `squeue`, `sacct`, `scontrol` and `scancel`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -204,21 +205,9 @@ impl Tracker {
         if live.is_empty() {
             return false;
         }
-        let mut seen: HashMap<String, String> = match commands::squeue(&self.name) {
-            Ok(listed) => listed.into_iter().map(|job| (job.id, job.state)).collect(),
-            Err(why) => {
-                tracing::warn!("could not list the flow's Slurm jobs: {why}");
-                return false;
-            }
+        let Some(seen) = self.states_of(&live) else {
+            return false;
         };
-        let missing: Vec<String> = live
-            .iter()
-            .filter(|id| !seen.contains_key(*id))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            seen.extend(self.accounted(&missing));
-        }
         tracing::debug!(jobs = live.len(), listed = seen.len(), "polled Slurm");
         let now = Instant::now();
         let mut book = self.book();
@@ -230,6 +219,45 @@ impl Tracker {
             changed |= update(job, seen.get(id).map(String::as_str), now);
         }
         changed
+    }
+
+    /// What Slurm says of the `live` jobs: one `squeue` over the flow's
+    /// name; for the jobs it does not list, `sacct` where accounting
+    /// answers, then one `scontrol show job` (a job renamed, or `squeue`
+    /// failing). `None` when Slurm could not be asked at all: no job is
+    /// then taken for gone.
+    fn states_of(&self, live: &[String]) -> Option<HashMap<String, String>> {
+        let listed = commands::squeue(&self.name);
+        let squeue_answered = listed.is_ok();
+        let mut seen: HashMap<String, String> = match listed {
+            Ok(listed) => listed.into_iter().map(|job| (job.id, job.state)).collect(),
+            Err(why) => {
+                tracing::warn!("could not list the flow's Slurm jobs: {why}");
+                HashMap::new()
+            }
+        };
+        let unlisted = |seen: &HashMap<String, String>| -> Vec<String> {
+            let missing = live.iter().filter(|id| !seen.contains_key(*id));
+            missing.cloned().collect()
+        };
+        let missing = unlisted(&seen);
+        if missing.is_empty() {
+            return Some(seen);
+        }
+        seen.extend(self.accounted(&missing));
+        let missing = unlisted(&seen);
+        if missing.is_empty() {
+            return Some(seen);
+        }
+        match commands::scontrol_jobs() {
+            Ok(jobs) => seen.extend(jobs.into_iter().filter(|(id, _)| missing.contains(id))),
+            Err(why) if !squeue_answered => {
+                tracing::warn!("could not ask Slurm about the flow's jobs: {why}");
+                return None;
+            }
+            Err(why) => tracing::debug!("`scontrol show job` did not answer: {why}"),
+        }
+        Some(seen)
     }
 
     /// The states accounting holds for `ids`, where the cluster keeps it.
