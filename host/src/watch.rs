@@ -20,7 +20,7 @@ use std::path::{Component, Path};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, CreateKind};
 use notify::{Event, EventKind};
 
 use crate::config::{self, Config, FlowDir};
@@ -323,11 +323,14 @@ impl Watch<'_> {
 }
 
 /// Whether an event kind can change what a plan sees: opening a file or
-/// folder cannot (and the host's own listings open folders).
+/// folder cannot (and the host's own listings open folders), and neither
+/// can a file's creation, which its first write and its close follow (a
+/// plan at the creation would find it empty). A link made in place sends
+/// nothing more: the rescan finds it.
 fn changes(kind: &EventKind) -> bool {
     match kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        EventKind::Access(_) => false,
+        EventKind::Access(_) | EventKind::Create(CreateKind::File) => false,
         _ => true,
     }
 }
@@ -347,15 +350,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn opening_a_folder_is_no_change_but_a_closed_write_is() {
-        use notify::event::{AccessKind, CreateKind, ModifyKind};
+    fn opening_a_folder_or_creating_a_file_is_no_change_but_a_closed_write_is() {
+        use notify::event::{AccessKind, ModifyKind};
         assert!(!changes(&EventKind::Access(AccessKind::Open(
             AccessMode::Any
         ))));
         assert!(changes(&EventKind::Access(AccessKind::Close(
             AccessMode::Write
         ))));
-        assert!(changes(&EventKind::Create(CreateKind::File)));
+        assert!(!changes(&EventKind::Create(CreateKind::File)));
+        assert!(changes(&EventKind::Create(CreateKind::Folder)));
         assert!(changes(&EventKind::Modify(ModifyKind::Any)));
     }
 

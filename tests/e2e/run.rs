@@ -288,7 +288,9 @@ echo done > "$out"
 
 #[test]
 fn a_file_still_growing_is_not_picked_up_until_it_settles() {
-    let flow = single("settle: 3s", "").file("in/grow.txt", "");
+    // settle far above a write's 300 ms gap: a loaded machine that starves
+    // the writer or delays a pass must not make the file look settled
+    let flow = single("settle: 8s", "").file("in/grow.txt", "");
     let path = flow.path("in/grow.txt");
     let writer = std::thread::spawn(move || {
         use std::io::Write as _;
@@ -320,7 +322,7 @@ fn a_file_still_growing_is_not_picked_up_until_it_settles() {
             .is_some_and(|d| d.contains("settle")),
         "{item:#}"
     );
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(9));
     flow.run(&["run"]).assert_code(0);
     let expected: String = (0..12).map(|line| format!("line {line}\n")).collect();
     assert_eq!(flow.read("out/grow.txt"), format!("{expected}by work\n"));

@@ -77,12 +77,16 @@ impl Carry {
             None => State::open(layout)?,
         };
         let version = state.data_version()?;
-        let kept = self
-            .kept
-            .take()
-            .filter(|kept| kept.data_version == version)
-            .map(|kept| (kept.known, kept.scan, std::mem::take(&mut self.touched)));
-        self.touched = Touched::default();
+        let touched = std::mem::take(&mut self.touched);
+        let kept = self.kept.take().filter(|kept| kept.data_version == version);
+        let kept = kept.map(|mut kept| {
+            // as they are now, not as the event found them: a file being
+            // written when its first event came has grown since
+            for file in &touched.files {
+                kept.scan.refresh_file(file);
+            }
+            (kept.known, kept.scan, touched)
+        });
         Ok(Start { state, kept })
     }
 
