@@ -103,7 +103,9 @@ impl Backend {
         let Some(base) = server_url(variable)? else {
             return Ok(None);
         };
-        let database = format!("test_{test}");
+        let mut database = format!("test_{test}");
+        // MySQL's names have at most 64 characters.
+        database.truncate(64);
         let opts = mysql::Opts::from_url(&base)?;
         let password = opts.get_pass().unwrap_or_default().to_string();
         let mut conn = mysql::Conn::new(opts)?;
