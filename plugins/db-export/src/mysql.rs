@@ -23,8 +23,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, Opts, OptsBuilder, Params, Value};
 use table_io::{Result, TableError};
 
-use crate::csv_stream::Streamed;
-use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Written};
+use crate::export::{self, EXPORTS_TABLE, Job, Outcome, TakeRows, Transaction, Written};
 use crate::schema::{Dialect, FileColumn, TableColumn};
 use crate::sql;
 use crate::table::{Cell, Cells, utc};
@@ -343,34 +342,19 @@ impl Mysql<'_> {
             .map_err(|error| failure(server, &load.doing, &error))?;
         Ok(self.conn.affected_rows())
     }
+}
 
-    /// Loads the file's rows through `load`, streamed or read whole:
-    /// the rows of the file and MySQL's affected rows, or why the stream
-    /// gave way.
-    fn load_rows(
-        &mut self,
-        job: &Job<'_>,
-        load: &Load,
-    ) -> Result<Result<(u64, u64), &'static str>> {
-        let stream = match job.rows {
-            Rows::Table(table) => {
-                let affected = self.insert(load, table, table.height())?;
-                return Ok(Ok((table.height() as u64, affected)));
-            }
-            Rows::Csv(stream) => stream,
-        };
-        let mut affected = 0;
-        let streamed = stream.load(load.per_statement * STATEMENTS_PER_BATCH, |_, batch| {
-            affected += self.insert(load, batch, batch.rows())?;
-            Ok(())
-        })?;
-        Ok(match streamed {
-            Streamed::Rows { rows, sha256 } => {
-                job.sha256.provide(sha256);
-                Ok((rows, affected))
-            }
-            Streamed::Declined(reason) => Err(reason),
-        })
+/// A load's statements on its session, with MySQL's affected rows so far.
+struct Inserting<'m, 's> {
+    session: &'m mut Mysql<'s>,
+    load: &'m Load,
+    affected: u64,
+}
+
+impl TakeRows for Inserting<'_, '_> {
+    fn take(&mut self, cells: &impl Cells, height: usize, _first: usize) -> Result<()> {
+        self.affected += self.session.insert(self.load, cells, height)?;
+        Ok(())
     }
 }
 
@@ -527,10 +511,21 @@ impl Transaction for Mysql<'_> {
             }
         };
         self.begin()?;
-        Ok(match self.load_rows(job, &load)? {
+        let batch_rows = load.per_statement * STATEMENTS_PER_BATCH;
+        let mut inserting = Inserting {
+            session: self,
+            load: &load,
+            affected: 0,
+        };
+        let passed = export::pass_rows(job, batch_rows, &mut inserting)?;
+        let affected = inserting.affected;
+        Ok(match passed {
             Err(reason) => Written::Declined(reason),
-            Ok((rows, changed)) if fresh => Written::Rows { rows, changed },
-            Ok((rows, affected)) => Written::Affected { rows, affected },
+            Ok(rows) if fresh => Written::Rows {
+                rows,
+                changed: affected,
+            },
+            Ok(rows) => Written::Affected { rows, affected },
         })
     }
 

@@ -64,10 +64,10 @@ on_databases!(scenarios on [sqlite, postgres, mysql]: [
     a_table_of_other_types_is_loaded_through_conversion,
 ]);
 
-/// The streamed load on the databases that stream a CSV file:
-/// `streamed::sqlite::NAME`, `streamed::mysql::NAME`.
+/// The streamed load of a CSV file, on every database:
+/// `streamed::sqlite::NAME`, `streamed::postgres::NAME`, `streamed::mysql::NAME`.
 mod streamed {
-    on_databases!(stream on [sqlite, mysql]: [
+    on_databases!(stream on [sqlite, postgres, mysql]: [
         a_sorted_file_is_streamed_and_stores_what_the_whole_file_reader_stores,
         an_odd_value_makes_the_stream_give_way_and_the_whole_reader_load_it,
         a_stream_that_gives_way_late_leaves_only_the_whole_load,
