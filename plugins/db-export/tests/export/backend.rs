@@ -175,13 +175,23 @@ impl Backend {
         input: &Path,
         extra: &[&str],
     ) -> Result<Assert, Box<dyn std::error::Error>> {
+        self.export_to(input, &self.url, extra)
+    }
+
+    /// [`Backend::export`] into the database `url` names, on this server.
+    pub fn export_to(
+        &self,
+        input: &Path,
+        url: &str,
+        extra: &[&str],
+    ) -> Result<Assert, Box<dyn std::error::Error>> {
         let assert = Command::cargo_bin("db-export")?
             .current_dir(self.dir.path())
             .env_remove("FLOW_DB")
             .arg("--input")
             .arg(input)
             .arg("--db")
-            .arg(&self.url)
+            .arg(url)
             .args(extra)
             .assert();
         if let Kind::Postgres { password } | Kind::Mysql { password } = &self.kind
