@@ -6,6 +6,11 @@
 //! as CSV text on the fly. Rows of the merged shape (isin, nav,
 //! time_started, z_score_nav, subscriptions), made here.
 //!
+//! A first load into a new table, then the same rows again into it, each
+//! one a conflict: upsert `INSERT`s against `LOAD DATA` into a staging
+//! table and one `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE`, as
+//! db-export would do it. The two ways alternate, for a loaded machine.
+//!
 //! `cargo run --release -p db-export --example mysql_bulk -- URL [ROWS] [BATCH...]`
 //! (URL as `FLOW_TEST_MYSQL_URL`; the server needs `local_infile=1`).
 
@@ -42,10 +47,15 @@ fn fresh(conn: &mut Conn, table: &str) -> Result<()> {
     Ok(())
 }
 
-fn inserts(conn: &mut Conn, rows: u64, batch: usize) -> Result<f64> {
-    fresh(conn, "bulk_insert")?;
-    let started = Instant::now();
-    conn.query_drop("START TRANSACTION")?;
+/// Sends the rows as `INSERT`s of `batch` rows into `table`, `suffix`
+/// after each; the caller times it and owns the transaction.
+fn insert_batches(
+    conn: &mut Conn,
+    table: &str,
+    rows: u64,
+    batch: usize,
+    suffix: &str,
+) -> Result<()> {
     let one = "(?, ?, ?, ?, ?)";
     let mut statements = std::collections::HashMap::new();
     let mut values = Vec::with_capacity(batch * 5);
@@ -61,7 +71,7 @@ fn inserts(conn: &mut Conn, rows: u64, batch: usize) -> Result<f64> {
         if pending == batch || i == rows {
             let sql = statements.entry(pending).or_insert_with(|| {
                 format!(
-                    "INSERT INTO bulk_insert VALUES {}",
+                    "INSERT INTO {table} VALUES {} {suffix}",
                     vec![one; pending].join(", ")
                 )
             });
@@ -72,13 +82,13 @@ fn inserts(conn: &mut Conn, rows: u64, batch: usize) -> Result<f64> {
             pending = 0;
         }
     }
-    conn.query_drop("COMMIT")?;
-    Ok(started.elapsed().as_secs_f64())
+    Ok(())
 }
 
-fn load_data(conn: &mut Conn, rows: u64) -> Result<f64> {
-    fresh(conn, "bulk_load")?;
-    let started = Instant::now();
+/// Sends the rows through `LOAD DATA LOCAL INFILE` into `table`, written
+/// on the fly in the server's default text format (tab-separated, as
+/// db-export would stream its parsed batches).
+fn load_rows(conn: &mut Conn, table: &str, rows: u64) -> Result<()> {
     conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |name, writer| {
         if name != b"rows" {
             return Err(std::io::Error::other("the server asked for another file"));
@@ -88,7 +98,7 @@ fn load_data(conn: &mut Conn, rows: u64) -> Result<f64> {
             let (isin, nav, (minute, second, micros), z, subscriptions) = row(i);
             writeln!(
                 buffer,
-                "{isin},{},2026-11-22 08:{minute:02}:{second:02}.{micros:06},{},{subscriptions}",
+                "{isin}\t{}\t2026-11-22 08:{minute:02}:{second:02}.{micros:06}\t{}\t{subscriptions}",
                 ryu::Buffer::new().format(nav),
                 ryu::Buffer::new().format(z)
             )?;
@@ -99,10 +109,26 @@ fn load_data(conn: &mut Conn, rows: u64) -> Result<f64> {
         }
         writer.write_all(&buffer)
     })));
+    conn.query_drop(format!("LOAD DATA LOCAL INFILE 'rows' INTO TABLE {table}"))?;
+    Ok(())
+}
+
+/// Times `work` in one transaction.
+fn timed(conn: &mut Conn, work: impl FnOnce(&mut Conn) -> Result<()>) -> Result<f64> {
+    let started = Instant::now();
     conn.query_drop("START TRANSACTION")?;
-    conn.query_drop("LOAD DATA LOCAL INFILE 'rows' INTO TABLE bulk_load FIELDS TERMINATED BY ','")?;
+    work(conn)?;
     conn.query_drop("COMMIT")?;
     Ok(started.elapsed().as_secs_f64())
+}
+
+const UPSERT: &str = "ON DUPLICATE KEY UPDATE nav = VALUES(nav), time_started = VALUES(time_started), z_score_nav = VALUES(z_score_nav), subscriptions = VALUES(subscriptions)";
+
+fn say(what: &str, rows: u64, seconds: f64) {
+    println!(
+        "{what:<44} {rows} rows in {seconds:.2} s, {:.0} rows/s",
+        rows as f64 / seconds
+    );
 }
 
 fn main() -> Result<()> {
@@ -119,18 +145,40 @@ fn main() -> Result<()> {
     }
     let mut conn = Conn::new(Opts::from_url(&url)?)?;
     conn.query_drop("SET time_zone = '+00:00'")?;
-    for batch in batches {
-        let seconds = inserts(&mut conn, rows, batch)?;
-        println!(
-            "prepared INSERTs of {batch:>5} rows: {rows} rows in {seconds:.2} s, {:.0} rows/s",
-            rows as f64 / seconds
-        );
+    // First loads, alternating, into new tables.
+    for &batch in &batches {
+        fresh(&mut conn, "bulk_insert")?;
+        let seconds = timed(&mut conn, |c| {
+            insert_batches(c, "bulk_insert", rows, batch, "")
+        })?;
+        say(&format!("first: INSERTs of {batch} rows"), rows, seconds);
+        fresh(&mut conn, "bulk_load")?;
+        let seconds = timed(&mut conn, |c| load_rows(c, "bulk_load", rows))?;
+        say("first: LOAD DATA LOCAL via the crate", rows, seconds);
     }
-    let seconds = load_data(&mut conn, rows)?;
-    println!(
-        "LOAD DATA LOCAL via the crate:    {rows} rows in {seconds:.2} s, {:.0} rows/s",
-        rows as f64 / seconds
-    );
+    // The same rows again, every one a conflict: upserts straight into the
+    // table against LOAD DATA into a staging table and one upsert.
+    let columns = "isin, nav, time_started, z_score_nav, subscriptions";
+    for &batch in &batches {
+        let seconds = timed(&mut conn, |c| {
+            insert_batches(c, "bulk_insert", rows, batch, UPSERT)
+        })?;
+        say(
+            &format!("repeat: upsert INSERTs of {batch} rows"),
+            rows,
+            seconds,
+        );
+        let seconds = timed(&mut conn, |c| {
+            c.query_drop("CREATE TEMPORARY TABLE bulk_stage LIKE bulk_load")?;
+            load_rows(c, "bulk_stage", rows)?;
+            c.query_drop(format!(
+                "INSERT INTO bulk_load ({columns}) SELECT {columns} FROM bulk_stage {UPSERT}"
+            ))?;
+            c.query_drop("DROP TEMPORARY TABLE bulk_stage")?;
+            Ok(())
+        })?;
+        say("repeat: LOAD DATA to staging + one upsert", rows, seconds);
+    }
     conn.query_drop("DROP TABLE bulk_insert, bulk_load")?;
     Ok(())
 }

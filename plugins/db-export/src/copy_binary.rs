@@ -7,7 +7,7 @@
 //! exactly the one db-export creates for the file's type; the backend
 //! checks that and otherwise sends text.
 
-use crate::table::{Cell, Cells, Table, utc};
+use crate::table::{Cell, Cells, utc};
 
 /// The fixed start of a binary COPY stream: signature, flags, no header
 /// extension.
@@ -17,10 +17,10 @@ pub(crate) const TRAILER: &[u8] = &(-1_i16).to_be_bytes();
 /// Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01 UTC.
 const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
-/// Appends row `row` of `rows`: its field count, then each field as its
-/// length and its bytes in network order, or length -1 for null.
-pub(crate) fn write_row(buffer: &mut Vec<u8>, rows: &Table, row: usize) {
-    let width = rows.columns().len();
+/// Appends row `row` of `rows`, `width` columns: its field count, then
+/// each field as its length and its bytes in network order, or length -1
+/// for null.
+pub(crate) fn write_row(buffer: &mut Vec<u8>, rows: &impl Cells, width: usize, row: usize) {
     // A table has at most 1,600 columns, so the count fits.
     buffer.extend_from_slice(&i16::try_from(width).unwrap_or(i16::MAX).to_be_bytes());
     for column in 0..width {

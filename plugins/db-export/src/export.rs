@@ -8,10 +8,10 @@
 use chrono::{DateTime, Utc};
 use table_io::{Result, TableError};
 
-use crate::csv_stream::CsvStream;
+use crate::csv_stream::{CsvStream, Streamed};
 use crate::digest::FileDigest;
 use crate::schema::{Dialect, FileColumn, SchemaDiff, TableColumn};
-use crate::table::Table;
+use crate::table::{Cells, Table};
 
 /// The table that records every export.
 pub(crate) const EXPORTS_TABLE: &str = "flow_exports";
@@ -70,6 +70,41 @@ impl Rows<'_> {
             Self::Csv(stream) => stream.columns(),
         }
     }
+}
+
+/// What takes the rows of a file, part after part: the whole file read
+/// whole is one part; a stream hands over each batch as it is parsed.
+pub(crate) trait TakeRows {
+    /// Takes rows `0..height` of `cells`; `first` is the index in the file
+    /// of the first of them, for messages.
+    fn take(&mut self, cells: &impl Cells, height: usize, first: usize) -> Result<()>;
+}
+
+/// Hands every row of the job's file to `taker`, a stream in batches of
+/// `batch_rows` rows (its hash, computed on the way, then goes to the
+/// job's digest). The rows of the file, or why the stream gave way.
+pub(crate) fn pass_rows(
+    job: &Job<'_>,
+    batch_rows: usize,
+    taker: &mut impl TakeRows,
+) -> Result<std::result::Result<u64, &'static str>> {
+    let stream = match job.rows {
+        Rows::Table(table) => {
+            taker.take(table, table.height(), 0)?;
+            return Ok(Ok(table.height() as u64));
+        }
+        Rows::Csv(stream) => stream,
+    };
+    let streamed = stream.load(batch_rows, |first, batch| {
+        taker.take(batch, batch.rows(), first)
+    })?;
+    Ok(match streamed {
+        Streamed::Rows { rows, sha256 } => {
+            job.sha256.provide(sha256);
+            Ok(rows)
+        }
+        Streamed::Declined(reason) => Err(reason),
+    })
 }
 
 /// How an export ended.

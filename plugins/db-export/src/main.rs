@@ -2,7 +2,7 @@
 //! MySQL/MariaDB in one transaction, upserting on a key.
 //!
 //! This file owns the command line and the order of the work. A CSV file
-//! going into SQLite is streamed (read while it loads); every other file is
+//! is streamed (read while it loads); every other file is
 //! read and checked whole before a database is opened, and so is a streamed
 //! file the stream declines. Either way a bad file leaves the database
 //! untouched: what the stream wrote is rolled back.
@@ -116,10 +116,7 @@ fn run(args: &Args) -> Result<()> {
     let output = args.output.as_deref().map(Output::new).transpose()?;
     let input = Input::open(&args.input)?;
     find_column(&input, &args.key, "--key")?;
-    let stream = match target {
-        Target::Sqlite { .. } => CsvStream::plan(&input, &args.key)?,
-        Target::Postgres { .. } | Target::Mysql { .. } => None,
-    };
+    let stream = CsvStream::plan(&input, &args.key)?;
     // Each read whole at most once: up front, or after the stream declined.
     let (first, second): (Table, Table);
     let rows = match &stream {

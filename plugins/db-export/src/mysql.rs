@@ -1,6 +1,8 @@
 //! MySQL 8 and MariaDB 10.11+ (InnoDB): rows go in through prepared
 //! multi-row `INSERT`s in one transaction, with `ON DUPLICATE KEY UPDATE`
-//! into an existing table.
+//! into an existing table; a CSV file is sent in batches as it is parsed
+//! ([`CsvStream`](crate::csv_stream::CsvStream)), other files once read
+//! whole.
 //!
 //! MySQL commits any open transaction at a `CREATE`, `DROP` or `RENAME`
 //! and cannot roll those back. So every statement that changes a table's
@@ -21,10 +23,10 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, Opts, OptsBuilder, Params, Value};
 use table_io::{Result, TableError};
 
-use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Written};
+use crate::export::{self, EXPORTS_TABLE, Job, Outcome, TakeRows, Transaction, Written};
 use crate::schema::{Dialect, FileColumn, TableColumn};
 use crate::sql;
-use crate::table::{Cell, Cells, Table, utc};
+use crate::table::{Cell, Cells, utc};
 use crate::target::{chain, refused_rows, scrub, statement_failure};
 use crate::tls::{self, SslMode, Tls};
 
@@ -36,6 +38,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `examples/mysql_bulk` measures both), and keep each statement far below
 /// `max_allowed_packet`.
 const MAX_BATCH_ROWS: usize = 1_000;
+/// Statements' worth of rows in each batch a streamed file is parsed in:
+/// few enough to keep memory flat, enough that handing batches between
+/// threads costs nothing next to sending them.
+const STATEMENTS_PER_BATCH: usize = 8;
 /// The protocol's limit of placeholders in one statement.
 const MAX_PARAMETERS: usize = 65_535;
 /// A batch is sent early once its values reach this size, so rows of long
@@ -295,57 +301,92 @@ impl Mysql<'_> {
             .any(|(unique, columns)| *unique && columns.as_slice() == [key]))
     }
 
-    /// Inserts every row of `rows` into `into`, `suffix` (the upsert
-    /// clause) after each statement; returns MySQL's affected rows.
-    fn insert(&mut self, rows: &Table, into: &str, suffix: &str, doing: &str) -> Result<u64> {
-        let columns = rows.columns();
-        let width = columns.len().max(1);
-        let per_statement = MAX_BATCH_ROWS.min(MAX_PARAMETERS / width).max(1);
-        let head = format!(
-            "INSERT INTO {} ({}) VALUES ",
-            Dialect::Mysql.quote(into),
-            sql::column_list_in(columns, Dialect::Mysql)
-        );
-        let mut values = Vec::with_capacity(per_statement * width);
+    /// Inserts rows `0..height` of `cells` through `load`'s statements;
+    /// returns MySQL's affected rows.
+    fn insert(&mut self, load: &Load, cells: &impl Cells, height: usize) -> Result<u64> {
+        let mut values = Vec::with_capacity(load.per_statement * load.width);
         let (mut batch_rows, mut batch_bytes, mut affected) = (0, 0, 0);
-        for row in 0..rows.height() {
-            for column in 0..columns.len() {
-                let value = value(rows.cell(row, column));
+        for row in 0..height {
+            for column in 0..load.width {
+                let value = value(cells.cell(row, column));
                 batch_bytes += size(&value);
                 values.push(value);
             }
             batch_rows += 1;
-            if batch_rows == per_statement || batch_bytes >= MAX_BATCH_BYTES {
-                affected += self.send(&head, suffix, batch_rows, &mut values, doing)?;
+            if batch_rows == load.per_statement || batch_bytes >= MAX_BATCH_BYTES {
+                affected += self.send(load, batch_rows, &mut values)?;
                 (batch_rows, batch_bytes) = (0, 0);
             }
         }
         if batch_rows > 0 {
-            affected += self.send(&head, suffix, batch_rows, &mut values, doing)?;
+            affected += self.send(load, batch_rows, &mut values)?;
         }
         Ok(affected)
     }
 
     /// Runs one `INSERT` of `rows` rows, taking the values.
-    fn send(
-        &mut self,
-        head: &str,
-        suffix: &str,
-        rows: usize,
-        values: &mut Vec<Value>,
-        doing: &str,
-    ) -> Result<u64> {
-        let width = values.len() / rows;
+    fn send(&mut self, load: &Load, rows: usize, values: &mut Vec<Value>) -> Result<u64> {
         let statement = self.statements.entry(rows).or_insert_with(|| {
-            let row = format!("({})", vec!["?"; width].join(", "));
-            format!("{head}{} {suffix}", vec![row; rows].join(", "))
+            let row = format!("({})", vec!["?"; load.width].join(", "));
+            format!(
+                "{}{} {}",
+                load.head,
+                vec![row; rows].join(", "),
+                load.suffix
+            )
         });
         let params = Params::Positional(std::mem::take(values));
         let server = self.server;
         self.conn
             .exec_drop(statement.as_str(), params)
-            .map_err(|error| failure(server, doing, &error))?;
+            .map_err(|error| failure(server, &load.doing, &error))?;
         Ok(self.conn.affected_rows())
+    }
+}
+
+/// A load's statements on its session, with MySQL's affected rows so far.
+struct Inserting<'m, 's> {
+    session: &'m mut Mysql<'s>,
+    load: &'m Load,
+    affected: u64,
+}
+
+impl TakeRows for Inserting<'_, '_> {
+    fn take(&mut self, cells: &impl Cells, height: usize, _first: usize) -> Result<()> {
+        self.affected += self.session.insert(self.load, cells, height)?;
+        Ok(())
+    }
+}
+
+/// The `INSERT` of one load: its text up to the values and after them.
+struct Load {
+    head: String,
+    /// The upsert clause, or nothing into a new table.
+    suffix: String,
+    width: usize,
+    per_statement: usize,
+    /// What failed, for messages.
+    doing: String,
+}
+
+impl Load {
+    fn new(job: &Job<'_>, into: &str, suffix: String) -> Self {
+        let columns = job.rows.columns();
+        let width = columns.len().max(1);
+        Self {
+            head: format!(
+                "INSERT INTO {} ({}) VALUES ",
+                Dialect::Mysql.quote(into),
+                sql::column_list_in(columns, Dialect::Mysql)
+            ),
+            suffix,
+            width: columns.len(),
+            per_statement: MAX_BATCH_ROWS.min(MAX_PARAMETERS / width).max(1),
+            doing: format!(
+                "cannot write the rows of `{}` into table `{}` on",
+                job.file, job.table_name
+            ),
+        }
     }
 }
 
@@ -454,39 +495,37 @@ impl Transaction for Mysql<'_> {
     }
 
     fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<Written> {
-        let Rows::Table(rows) = job.rows else {
-            return Ok(Written::Declined("MySQL takes the file read whole"));
+        let load = match (fresh, &self.staged) {
+            (true, Some(staged)) => Load::new(job, staged, String::new()),
+            (true, None) => Load::new(job, job.table_name, String::new()),
+            (false, _) => {
+                if !self.has_unique_key(job.table_name, job.key)? {
+                    return Err(TableError::invalid_data(format!(
+                        "cannot upsert the rows of `{}` into table `{}` of {}: it has no unique index of column `{}`",
+                        job.file, job.table_name, self.server.shown, job.key
+                    ))
+                    .with_hint(export::missing_unique_key_hint(job, Dialect::Mysql)));
+                }
+                let suffix = sql::on_duplicate_key(job.rows.columns(), job.key);
+                Load::new(job, job.table_name, suffix)
+            }
         };
-        let height = rows.height() as u64;
-        let doing = format!(
-            "cannot write the rows of `{}` into table `{}` on",
-            job.file, job.table_name
-        );
-        if fresh {
-            let into = self
-                .staged
-                .clone()
-                .unwrap_or_else(|| job.table_name.to_string());
-            self.begin()?;
-            let changed = self.insert(rows, &into, "", &doing)?;
-            return Ok(Written::Rows {
-                rows: height,
-                changed,
-            });
-        }
-        if !self.has_unique_key(job.table_name, job.key)? {
-            return Err(TableError::invalid_data(format!(
-                "cannot upsert the rows of `{}` into table `{}` of {}: it has no unique index of column `{}`",
-                job.file, job.table_name, self.server.shown, job.key
-            ))
-            .with_hint(export::missing_unique_key_hint(job, Dialect::Mysql)));
-        }
         self.begin()?;
-        let suffix = sql::on_duplicate_key(rows.columns(), job.key);
-        let affected = self.insert(rows, job.table_name, &suffix, &doing)?;
-        Ok(Written::Affected {
-            rows: height,
-            affected,
+        let batch_rows = load.per_statement * STATEMENTS_PER_BATCH;
+        let mut inserting = Inserting {
+            session: self,
+            load: &load,
+            affected: 0,
+        };
+        let passed = export::pass_rows(job, batch_rows, &mut inserting)?;
+        let affected = inserting.affected;
+        Ok(match passed {
+            Err(reason) => Written::Declined(reason),
+            Ok(rows) if fresh => Written::Rows {
+                rows,
+                changed: affected,
+            },
+            Ok(rows) => Written::Affected { rows, affected },
         })
     }
 

@@ -1,7 +1,9 @@
 //! PostgreSQL: one transaction; rows go in through `COPY ... FROM STDIN`,
 //! straight into a table created in the same transaction, or into a
 //! temporary table that one `INSERT ... SELECT ... ON CONFLICT DO UPDATE`
-//! merges into an existing one.
+//! merges into an existing one. A CSV file is copied in batches as it is
+//! parsed ([`CsvStream`](crate::csv_stream::CsvStream)), other files once
+//! read whole.
 //!
 //! Owns the connection and every PostgreSQL statement. Every message it
 //! makes from a driver error goes through [`scrub`], so no password leaks.
@@ -16,10 +18,10 @@ use table_io::{Result, TableError};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::copy_binary;
-use crate::export::{self, EXPORTS_TABLE, Job, Outcome, Rows, Transaction, Written};
+use crate::export::{self, EXPORTS_TABLE, Job, Outcome, TakeRows, Transaction, Written};
 use crate::schema::{Dialect, FileColumn, TableColumn, quote};
 use crate::sql;
-use crate::table::{Cell, Cells, Table, utc};
+use crate::table::{Cell, Cells, utc};
 use crate::target::{chain, refused_rows, scrub, statement_failure};
 use crate::tls::{self, SslMode, Tls};
 use table_io::timestamp;
@@ -30,6 +32,9 @@ use table_io::timestamp;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much COPY text is gathered before it is sent.
 const COPY_CHUNK: usize = 1 << 20;
+/// Rows in each batch a streamed file is parsed in: about a chunk of
+/// COPY data in the usual files, and flat memory.
+const COPY_BATCH_ROWS: usize = 8_192;
 /// The temporary table an upsert stages rows in; dropped at commit.
 const STAGE: &str = "flow_export_stage";
 /// COPY's text form of a timestamp with time zone, in UTC.
@@ -132,47 +137,53 @@ impl Postgres<'_, '_> {
         move |error| failure(self.server, &doing, &error)
     }
 
-    /// Streams every row into `into`: in the binary format when `binary`
-    /// (every column of `into` has the type db-export gives the file's
-    /// column), else as text, which the server converts to any type.
-    fn copy(&mut self, job: &Job<'_>, table: &Table, into: &str, binary: bool) -> Result<u64> {
-        let columns = table.columns();
+    /// Copies every row of the file into `into`: in the binary format
+    /// when `binary` (every column of `into` has the type db-export gives
+    /// the file's column), else as text, which the server converts to any
+    /// type. The rows of the file, or why the stream gave way.
+    fn copy(
+        &mut self,
+        job: &Job<'_>,
+        into: &str,
+        binary: bool,
+    ) -> Result<std::result::Result<u64, &'static str>> {
+        let columns = job.rows.columns();
         let doing = format!("cannot copy the rows of `{}` into", job.file);
         let server = self.server;
         let format = if binary { " (FORMAT binary)" } else { "" };
-        let mut writer = self
+        let writer = self
             .tx
             .copy_in(&format!(
                 "COPY {into} ({}) FROM STDIN{format}",
                 sql::column_list(columns)
             ))
             .map_err(|error| failure(server, &doing, &error))?;
-        let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
-        let sent = |error: std::io::Error| {
-            TableError::database(format!("{doing} {}", server.shown))
-                .caused_by(scrub(&chain(&error), server.secrets))
+        let mut copying = Copying {
+            writer,
+            buffer: Vec::with_capacity(COPY_CHUNK + 4096),
+            width: columns.len(),
+            binary,
+            server,
+            doing: &doing,
         };
         if binary {
-            buffer.extend_from_slice(copy_binary::HEADER);
+            copying.buffer.extend_from_slice(copy_binary::HEADER);
         }
-        for row in 0..table.height() {
-            if binary {
-                copy_binary::write_row(&mut buffer, table, row);
-            } else {
-                write_text_row(&mut buffer, table, row);
-            }
-            if buffer.len() >= COPY_CHUNK {
-                writer.write_all(&buffer).map_err(sent)?;
-                buffer.clear();
-            }
+        let passed = export::pass_rows(job, COPY_BATCH_ROWS, &mut copying)?;
+        if passed.is_err() {
+            // Dropped unfinished: the server aborts the COPY, and the
+            // transaction is rolled back.
+            return Ok(passed);
         }
         if binary {
-            buffer.extend_from_slice(copy_binary::TRAILER);
+            copying.buffer.extend_from_slice(copy_binary::TRAILER);
         }
-        writer.write_all(&buffer).map_err(sent)?;
-        writer
+        copying.send()?;
+        copying
+            .writer
             .finish()
-            .map_err(|error| failure(server, &doing, &error))
+            .map_err(|error| failure(server, &doing, &error))?;
+        Ok(passed)
     }
 
     /// Whether every column of `table` has exactly the type db-export
@@ -190,13 +201,51 @@ impl Postgres<'_, '_> {
     }
 }
 
-/// Appends row `row` as a line of COPY text.
-fn write_text_row(buffer: &mut Vec<u8>, table: &Table, row: usize) {
-    for column in 0..table.columns().len() {
+/// One COPY under way: rows are encoded into the buffer and sent in
+/// chunks of about [`COPY_CHUNK`].
+struct Copying<'w, 's> {
+    writer: postgres::CopyInWriter<'w>,
+    buffer: Vec<u8>,
+    width: usize,
+    binary: bool,
+    server: &'s Server<'s>,
+    doing: &'s str,
+}
+
+impl Copying<'_, '_> {
+    fn send(&mut self) -> Result<()> {
+        self.writer.write_all(&self.buffer).map_err(|error| {
+            TableError::database(format!("{} {}", self.doing, self.server.shown))
+                .caused_by(scrub(&chain(&error), self.server.secrets))
+        })?;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl TakeRows for Copying<'_, '_> {
+    fn take(&mut self, cells: &impl Cells, height: usize, _first: usize) -> Result<()> {
+        for row in 0..height {
+            if self.binary {
+                copy_binary::write_row(&mut self.buffer, cells, self.width, row);
+            } else {
+                write_text_row(&mut self.buffer, cells, self.width, row);
+            }
+            if self.buffer.len() >= COPY_CHUNK {
+                self.send()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends row `row` of `cells`, `width` columns, as a line of COPY text.
+fn write_text_row(buffer: &mut Vec<u8>, cells: &impl Cells, width: usize, row: usize) {
+    for column in 0..width {
         if column > 0 {
             buffer.push(b'\t');
         }
-        write_cell(buffer, table.cell(row, column));
+        write_cell(buffer, cells.cell(row, column));
     }
     buffer.push(b'\n');
 }
@@ -246,16 +295,14 @@ impl Transaction for Postgres<'_, '_> {
     }
 
     fn write_rows(&mut self, job: &Job<'_>, fresh: bool) -> Result<Written> {
-        let Rows::Table(rows) = job.rows else {
-            return Ok(Written::Declined("PostgreSQL takes the file read whole"));
-        };
         let table = quote(job.table_name);
-        let height = rows.height() as u64;
         if fresh {
-            let changed = self.copy(job, rows, &table, true)?;
-            return Ok(Written::Rows {
-                rows: height,
-                changed,
+            return Ok(match self.copy(job, &table, true)? {
+                Ok(rows) => Written::Rows {
+                    rows,
+                    changed: rows,
+                },
+                Err(reason) => Written::Declined(reason),
             });
         }
         self.tx
@@ -264,8 +311,11 @@ impl Transaction for Postgres<'_, '_> {
             ))
             .map_err(self.fail("cannot create the staging table on"))?;
         let binary = self.takes_binary(job, job.table_name)?;
-        self.copy(job, rows, STAGE, binary)?;
-        let columns = rows.columns();
+        let rows = match self.copy(job, STAGE, binary)? {
+            Ok(rows) => rows,
+            Err(reason) => return Ok(Written::Declined(reason)),
+        };
+        let columns = job.rows.columns();
         let list = sql::column_list(columns);
         let on_conflict = sql::on_conflict(job.table_name, columns, job.key, Dialect::Postgres);
         let changed = self
@@ -282,10 +332,7 @@ impl Transaction for Postgres<'_, '_> {
                 let failed = failure(self.server, &doing, &error);
                 export::explain_missing_unique_key(failed, &chain(&error), job)
             })?;
-        Ok(Written::Rows {
-            rows: height,
-            changed,
-        })
+        Ok(Written::Rows { rows, changed })
     }
 
     fn record(&mut self, job: &Job<'_>, rows: u64) -> Result<()> {

@@ -103,7 +103,9 @@ impl Backend {
         let Some(base) = server_url(variable)? else {
             return Ok(None);
         };
-        let database = format!("test_{test}");
+        let mut database = format!("test_{test}");
+        // MySQL's names have at most 64 characters.
+        database.truncate(64);
         let opts = mysql::Opts::from_url(&base)?;
         let password = opts.get_pass().unwrap_or_default().to_string();
         let mut conn = mysql::Conn::new(opts)?;
@@ -173,13 +175,23 @@ impl Backend {
         input: &Path,
         extra: &[&str],
     ) -> Result<Assert, Box<dyn std::error::Error>> {
+        self.export_to(input, &self.url, extra)
+    }
+
+    /// [`Backend::export`] into the database `url` names, on this server.
+    pub fn export_to(
+        &self,
+        input: &Path,
+        url: &str,
+        extra: &[&str],
+    ) -> Result<Assert, Box<dyn std::error::Error>> {
         let assert = Command::cargo_bin("db-export")?
             .current_dir(self.dir.path())
             .env_remove("FLOW_DB")
             .arg("--input")
             .arg(input)
             .arg("--db")
-            .arg(&self.url)
+            .arg(url)
             .args(extra)
             .assert();
         if let Kind::Postgres { password } | Kind::Mysql { password } = &self.kind

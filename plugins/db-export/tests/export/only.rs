@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 
-use crate::backend::{Backend, MYSQL_URL, POSTGRES_URL, TestResult, server_url, stderr};
+use crate::backend::{Backend, MYSQL_URL, POSTGRES_URL, TestResult, rows, server_url, stderr};
 
 const FILE: &str = "isin,nav\nLU0001,1.5\nLU0002,2.5\n";
 
@@ -151,6 +151,29 @@ fn mysql_wrong_password_exits_5_without_the_password() -> TestResult {
         opts.get_db_name().unwrap_or("flow")
     );
     assert_login_refused(&wrong, "Access denied")
+}
+
+/// A session that may read but not write, as PostgreSQL gives a read-only
+/// user (`ALTER ROLE reader SET default_transaction_read_only = on`): the
+/// server refuses the first statement that writes, and nothing changes.
+#[test]
+fn postgres_read_only_user_exits_5_and_writes_nothing() -> TestResult {
+    let Some(db) = Backend::postgres("read_only_user")? else {
+        return Ok(());
+    };
+    let input = db.file("Nav.csv", FILE)?;
+    db.export(&input, &[])?.success();
+    db.file("Nav.csv", "isin,nav\nLU0001,9.5\n")?;
+    let reader = db.url_with("options=-c%20default_transaction_read_only%3Don");
+    let run = db.export_to(&input, &reader, &[])?.code(5);
+    let text = stderr(&run);
+    assert!(text.contains("read-only transaction"), "{text}");
+    assert_eq!(
+        db.rows("nav", &["isin", "nav"])?,
+        rows(&[&["LU0001", "1.5"], &["LU0002", "2.5"]])
+    );
+    assert_eq!(db.exports("nav")?.len(), 1);
+    Ok(())
 }
 
 /// A user that may read but not write: the server refuses the first

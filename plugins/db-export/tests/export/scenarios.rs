@@ -119,12 +119,19 @@ pub fn refused_row_late_in_the_file_leaves_the_table_as_before(db: &Backend) -> 
     ))?;
     load_first(db)?;
     let mut text = format!("{HEADER}\nLU0001,9.5,2026-11-22T08:00:00Z,0,10\n");
-    for i in 5..5000 {
+    // Keys in increasing order, so a CSV file is streamed, and more rows
+    // than a batch, so some are sent before the last one is refused.
+    for i in 5..9999 {
         text.push_str(&format!("LU{i:04},1.5,2026-11-22T08:00:00Z,0,1\n"));
     }
     text.push_str("LU9999,5000.5,2026-11-22T08:00:00Z,0,1\n");
     let input = db.file("Late.csv", &text)?;
     let run = db.export(&input, &["--table", "file"])?.code(3);
+    assert!(
+        stderr(&run).contains("read as it loads"),
+        "{}",
+        stderr(&run)
+    );
     assert!(stderr(&run).contains("refused a row"), "{}", stderr(&run));
     assert_untouched(db)
 }
