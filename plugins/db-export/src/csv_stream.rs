@@ -11,14 +11,14 @@
 //!
 //! [`Table::read`]: crate::table::Table::read
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
 
 use polars::prelude::DataType;
 use table_io::append::{Record, Records};
-use table_io::{Format, Input, Result, TableError, parse_micros};
+use table_io::fields::{Field, FieldReader};
+use table_io::{Format, Input, Result, TableError, infer, parse_micros};
 
 use crate::digest::Hashing;
 use crate::schema::{FileColumn, SqlType};
@@ -133,12 +133,15 @@ impl CsvStream {
         else {
             return Ok(false);
         };
-        let names: Vec<&[u8]> = header.raw_fields().collect();
+        let mut reader = FieldReader::default();
+        let Some(names) = reader.read(header.bytes()) else {
+            return Ok(false);
+        };
         Ok(names.len() == self.columns.len()
             && names
                 .iter()
                 .zip(&self.columns)
-                .all(|(name, column)| *name == column.name.as_bytes()))
+                .all(|(name, column)| name.raw == column.name.as_bytes()))
     }
 
     /// The parser thread: sends batches until the file ends (then its
@@ -166,8 +169,9 @@ impl CsvStream {
         records.next_record().map_err(read_error)?;
         let mut order = KeyOrder::default();
         let mut batch = Batch::new(self.columns.len(), batch_rows);
+        let mut reader = FieldReader::default();
         while let Some((record, _)) = records.next_record().map_err(read_error)? {
-            batch.push(&record, &self.columns)?;
+            batch.push(&mut reader, &record, &self.columns)?;
             order.check(batch.cell(batch.rows - 1, self.key))?;
             if batch.rows == batch_rows {
                 let next = match recycled.try_recv() {
@@ -306,43 +310,52 @@ impl Batch {
     }
 
     /// Parses `record` by the types of `columns` and adds it.
-    fn push(&mut self, record: &Record<'_>, columns: &[FileColumn]) -> Result<(), Stop> {
-        let mut fields = record.raw_fields();
-        for column in columns {
-            let raw = fields
-                .next()
-                .ok_or(Stop::Declined("a row has fewer fields than the header"))?;
-            let slot = self.parse(raw, column.sql).ok_or(Stop::Declined(
+    fn push(
+        &mut self,
+        reader: &mut FieldReader,
+        record: &Record<'_>,
+        columns: &[FileColumn],
+    ) -> Result<(), Stop> {
+        let fields = reader
+            .read(record.bytes())
+            .ok_or(Stop::Declined("a field is not quoted the plain way"))?;
+        if fields.len() < columns.len() {
+            return Err(Stop::Declined("a row has fewer fields than the header"));
+        }
+        if fields.len() > columns.len() {
+            return Err(Stop::Declined("a row has more fields than the header"));
+        }
+        for (field, column) in fields.iter().zip(columns) {
+            let slot = self.parse(field, column.sql).ok_or(Stop::Declined(
                 "a value is not in a form this reader parses",
             ))?;
             self.slots.push(slot);
-        }
-        if fields.next().is_some() {
-            return Err(Stop::Declined("a row has more fields than the header"));
         }
         self.rows += 1;
         Ok(())
     }
 
-    fn parse(&mut self, raw: &[u8], sql: SqlType) -> Option<Slot> {
-        if raw.is_empty() {
+    /// A field as the whole-file reader reads a value of type `sql`: by
+    /// table-io's number classifier (NaN and infinities left to it).
+    fn parse(&mut self, field: Field<'_>, sql: SqlType) -> Option<Slot> {
+        if field.is_missing() {
             return Some(Slot::Null);
         }
-        let value = plain_text(raw)?;
+        let value = field.text;
         Some(match sql {
             SqlType::Text => {
                 let start = self.text.len();
-                self.text.push_str(std::str::from_utf8(&value).ok()?);
+                self.text.push_str(std::str::from_utf8(value).ok()?);
                 Slot::Text(start, self.text.len())
             }
-            SqlType::Float => Slot::Float(parse_float(&value)?),
-            SqlType::Integer => Slot::Integer(parse_integer(&value)?),
-            SqlType::Boolean => match &*value {
+            SqlType::Float => Slot::Float(infer::float(value).filter(|x| x.is_finite())?),
+            SqlType::Integer => Slot::Integer(infer::integer(value)?),
+            SqlType::Boolean => match value {
                 b"true" => Slot::Boolean(true),
                 b"false" => Slot::Boolean(false),
                 _ => return None,
             },
-            SqlType::Timestamp => Slot::Timestamp(parse_micros(std::str::from_utf8(&value).ok()?)?),
+            SqlType::Timestamp => Slot::Timestamp(parse_micros(std::str::from_utf8(value).ok()?)?),
         })
     }
 }
@@ -360,117 +373,9 @@ impl Cells for Batch {
     }
 }
 
-/// The value of a non-empty field: a quoted field without its quotes, its
-/// doubled quotes made single. `None` for what polars may read otherwise:
-/// a quote inside an unquoted field, a lone quote inside a quoted one, or
-/// an empty quoted field.
-fn plain_text(raw: &[u8]) -> Option<Cow<'_, [u8]>> {
-    let Some(inner) = raw
-        .strip_prefix(b"\"")
-        .and_then(|rest| rest.strip_suffix(b"\""))
-    else {
-        return memchr::memchr(b'"', raw)
-            .is_none()
-            .then_some(Cow::Borrowed(raw));
-    };
-    if inner.is_empty() {
-        return None;
-    }
-    if memchr::memchr(b'"', inner).is_none() {
-        return Some(Cow::Borrowed(inner));
-    }
-    let mut text = Vec::with_capacity(inner.len());
-    let mut bytes = inner.iter().copied();
-    while let Some(byte) = bytes.next() {
-        if byte == b'"' && bytes.next() != Some(b'"') {
-            return None;
-        }
-        text.push(byte);
-    }
-    Some(Cow::Owned(text))
-}
-
-/// A decimal number: an optional minus, digits, an optional fraction and
-/// exponent. Rounded correctly, as polars rounds it.
-fn parse_float(text: &[u8]) -> Option<f64> {
-    let digits = text.strip_prefix(b"-").unwrap_or(text);
-    let plain = digits.first().is_some_and(u8::is_ascii_digit)
-        && digits.last().is_some_and(u8::is_ascii_digit)
-        && digits
-            .iter()
-            .all(|&b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    if !plain {
-        return None;
-    }
-    match fast_float2::parse_partial::<f64, _>(text) {
-        Ok((value, used)) if used == text.len() => Some(value),
-        _ => None,
-    }
-}
-
-/// An optional minus and digits that fit in 64 bits.
-fn parse_integer(text: &[u8]) -> Option<i64> {
-    let (negative, digits) = match text.strip_prefix(b"-") {
-        Some(digits) => (true, digits),
-        None => (false, text),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for &byte in digits {
-        let digit = i64::from(byte.checked_sub(b'0').filter(|d| *d <= 9)?);
-        value = value.checked_mul(10)?;
-        value = if negative {
-            value.checked_sub(digit)?
-        } else {
-            value.checked_add(digit)?
-        };
-    }
-    Some(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_quoted_text_and_refuses_quoting_polars_may_read_otherwise() {
-        assert_eq!(plain_text(b"LU1").as_deref(), Some(&b"LU1"[..]));
-        assert_eq!(plain_text(b"\"a,b\"").as_deref(), Some(&b"a,b"[..]));
-        assert_eq!(
-            plain_text(b"\"say \"\"hi\"\"\"").as_deref(),
-            Some(&b"say \"hi\""[..])
-        );
-        assert_eq!(plain_text(b"a\"b"), None);
-        assert_eq!(plain_text(b"\"a\"b\""), None);
-        assert_eq!(plain_text(b"\"\""), None);
-    }
-
-    #[test]
-    fn numbers_in_the_usual_notation_only() {
-        assert_eq!(parse_float(b"4529341.0306"), Some(4_529_341.030_6));
-        assert_eq!(parse_float(b"-1.5e-3"), Some(-0.0015));
-        assert_eq!(parse_float(b"7"), Some(7.0));
-        for odd in [
-            &b"inf"[..],
-            b"NaN",
-            b"1.",
-            b".5",
-            b"+1",
-            b" 1",
-            b"1e",
-            b"1-2",
-        ] {
-            assert_eq!(parse_float(odd), None, "{}", String::from_utf8_lossy(odd));
-        }
-        assert_eq!(parse_integer(b"-42"), Some(-42));
-        assert_eq!(parse_integer(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_integer(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_integer(b"9223372036854775808"), None);
-        assert_eq!(parse_integer(b"1.0"), None);
-        assert_eq!(parse_integer(b"-"), None);
-    }
 
     #[test]
     fn keys_must_be_present_and_increasing() {

@@ -24,6 +24,9 @@ pub struct MergeSpec {
     fills: Vec<(String, Expr)>,
     /// The column of which the earlier value is kept, when both sides have it.
     earliest: Option<String>,
+    /// The left's type of that column, for a right column read as text
+    /// because it is all empty (a File_B without rows).
+    earliest_cast: Option<DataType>,
 }
 
 impl MergeSpec {
@@ -63,11 +66,15 @@ impl MergeSpec {
                 in_both.then(|| DEFAULT_EARLIEST.to_string())
             }
         };
+        let earliest_cast = earliest
+            .as_deref()
+            .and_then(|column| right_cast(left, right, column));
         Ok(Self {
             on: on.to_string(),
             key_type,
             fills,
             earliest,
+            earliest_cast,
         })
     }
 
@@ -84,6 +91,12 @@ impl MergeSpec {
             maintain_order: MaintainOrderJoin::Left,
             validation: JoinValidation::ManyToOne,
             ..JoinArgs::new(JoinType::Left)
+        };
+        let right = match (&self.earliest, &self.earliest_cast) {
+            (Some(column), Some(dtype)) => {
+                right.with_column(col(column.as_str()).strict_cast(dtype.clone()))
+            }
+            _ => right,
         };
         let mut joined = left.join(right, [key.clone()], [key], args);
         if let Some(column) = &self.earliest {
@@ -108,6 +121,15 @@ fn common_key_type(left: &DataType, right: &DataType) -> Option<DataType> {
     } else {
         Some(DataType::String)
     }
+}
+
+/// The type the right's `column` is cast to: the left's, when the left's is
+/// a time and the right's text (no values to infer a time from; a value
+/// that is not one still fails the cast).
+fn right_cast(left: &Input, right: &Input, column: &str) -> Option<DataType> {
+    let left_type = left.schema().get(column)?;
+    let right_type = right.schema().get(column)?;
+    (right_type == &DataType::String && left_type.is_temporal()).then(|| left_type.clone())
 }
 
 fn default_fills(right: &Input) -> Vec<Fill> {
@@ -189,6 +211,7 @@ mod tests {
             key_type: None,
             fills: fills.into_iter().map(|(c, v)| (c.to_string(), v)).collect(),
             earliest: earliest.map(str::to_string),
+            earliest_cast: None,
         }
     }
 
@@ -229,6 +252,24 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["isin", "time_started"]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn an_all_empty_right_time_column_yields_the_left_times() -> PolarsResult<()> {
+        let datetime = DataType::Datetime(TimeUnit::Microseconds, None);
+        let left = df!("isin" => ["A", "B"], "time_started" => [5_i64, 7])?
+            .lazy()
+            .with_column(col("time_started").cast(datetime.clone()));
+        let right = df!("isin" => ["A"], "time_started" => [None::<&str>])?.lazy();
+        let merge = MergeSpec {
+            earliest_cast: Some(datetime),
+            ..spec(vec![], Some("time_started"))
+        };
+        let merged = merge.merge(left, right).collect()?;
+        let times = merged.column("time_started")?.to_physical_repr();
+        let times: Vec<Option<i64>> = times.i64()?.iter().collect();
+        assert_eq!(times, [Some(5), Some(7)]);
         Ok(())
     }
 

@@ -9,11 +9,12 @@
 
 use std::path::Path;
 
-use table_io::append::Records;
+use table_io::append::{Record, Records};
+use table_io::fields::{Field, FieldReader};
 use table_io::infer::{Inferred, infer, looks_like_a_date};
 use table_io::{INFER_SCHEMA_ROWS, Result, SAMPLE_ROWS, TableError, parse_micros};
 
-use crate::cell::{ColumnType, FieldBuffer, RawField, split};
+use crate::cell::{ColumnType, plain_record};
 
 /// A CSV file's header and column types.
 #[derive(Debug)]
@@ -35,26 +36,24 @@ impl CsvSchema {
         let Some((header, _)) = records.next_record().map_err(read_error)? else {
             return Ok(None);
         };
-        let Some(names) = header_names(header.bytes()) else {
+        let Some(names) = header_names(&header) else {
             return Ok(None);
         };
         let mut columns: Vec<ColumnSample> = names.iter().map(|_| ColumnSample::new()).collect();
         let (mut count, mut bytes) = (0, 0);
-        let mut buffer = FieldBuffer::default();
+        let mut reader = FieldReader::default();
         while count < INFER_SCHEMA_ROWS {
             let Some((record, end)) = records.next_record().map_err(read_error)? else {
                 break;
             };
-            let mut fields = buffer.take();
-            if !plain_record(record.bytes(), names.len(), &mut fields) {
+            let Some(fields) = plain_record(&mut reader, record.bytes(), names.len()) else {
                 return Ok(None);
-            }
-            for (column, field) in columns.iter_mut().zip(&fields) {
+            };
+            for (column, field) in columns.iter_mut().zip(fields.iter()) {
                 column.add(field, count < SAMPLE_ROWS);
             }
             count += 1;
             bytes += record.bytes().len() + end.len();
-            buffer.put_back(fields);
         }
         let types: Option<Vec<ColumnType>> =
             columns.iter().map(ColumnSample::column_type).collect();
@@ -71,36 +70,15 @@ impl CsvSchema {
     }
 }
 
-/// Splits a record that the fast path can read: UTF-8, not blank, split
-/// cleanly into exactly `width` fields.
-pub fn plain_record<'a>(record: &'a [u8], width: usize, fields: &mut Vec<RawField<'a>>) -> bool {
-    !record.is_empty()
-        && std::str::from_utf8(record).is_ok()
-        && split(record, fields)
-        && fields.len() == width
-}
-
-/// The names of a header polars reads the same way: UTF-8 without a
-/// byte-order mark, no quote inside a name (polars keeps escapes there), no
-/// empty or repeated name.
-fn header_names(header: &[u8]) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    if header.starts_with(b"\xEF\xBB\xBF")
-        || std::str::from_utf8(header).is_err()
-        || !split(header, &mut fields)
-    {
-        return None;
-    }
-    let mut names: Vec<String> = Vec::with_capacity(fields.len());
-    for field in fields.iter() {
-        let content = field.content();
-        let name = std::str::from_utf8(&content).ok()?;
-        if name.is_empty() || name.contains('"') || names.iter().any(|seen| seen == name) {
-            return None;
-        }
-        names.push(name.to_string());
-    }
-    Some(names)
+/// The names of a header polars reads the same way: plain CSV in UTF-8
+/// without a byte-order mark (table-io's `header_names`), no quote inside a
+/// name (polars keeps escapes there), no empty or repeated name.
+fn header_names(header: &Record<'_>) -> Option<Vec<String>> {
+    let names = table_io::append::header_names(header)?;
+    let odd = |(at, name): (usize, &String)| {
+        name.is_empty() || name.contains('"') || names[..at].contains(name)
+    };
+    (!names.iter().enumerate().any(odd)).then_some(names)
 }
 
 /// Bits for the kinds of value a column holds.
@@ -134,12 +112,11 @@ impl ColumnSample {
         }
     }
 
-    fn add(&mut self, field: &RawField<'_>, in_sample: bool) {
+    fn add(&mut self, field: Field<'_>, in_sample: bool) {
         if field.is_missing() {
             return;
         }
-        let content = field.content();
-        let Ok(text) = std::str::from_utf8(&content) else {
+        let Ok(text) = std::str::from_utf8(field.text) else {
             self.kinds |= UNDECIDED;
             return;
         };

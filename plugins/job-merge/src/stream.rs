@@ -20,12 +20,14 @@ use table_io::append::{AppendOutcome, Records};
 use table_io::{Format, Input, Output, Repeated, Result, TableError};
 
 use crate::blocks::{self, Ended};
-use crate::cell::{ColumnType, FieldBuffer, Formatter, RawField, Value};
+use table_io::fields::{Field, FieldReader, Fields};
+
+use crate::cell::{self, ColumnType, Formatter, Value, plain_record};
 use crate::fill::Fill;
 use crate::layout::Layout;
 use crate::merge::repeated_key_error;
 use crate::right_index::{Inserted, RightIndex};
-use crate::schema::{CsvSchema, plain_record};
+use crate::schema::CsvSchema;
 
 /// Bytes written to the output at a time.
 const BLOCK: usize = 1 << 20;
@@ -71,14 +73,14 @@ pub fn merge(request: &Request<'_>, output: &Output) -> Result<AppendOutcome> {
 /// decimal); `Some(None)` for a missing key, `None` when it does not fit
 /// the key's type.
 fn key<'a>(
-    field: RawField<'a>,
+    field: Field<'a>,
     key_type: ColumnType,
     formatter: &'a mut Formatter,
-) -> Option<Option<std::borrow::Cow<'a, [u8]>>> {
-    match field.read(key_type)? {
+) -> Option<Option<&'a [u8]>> {
+    match cell::read(field, key_type)? {
         Value::Missing => Some(None),
-        Value::Integer(x) => Some(Some(formatter.integer(x).into())),
-        _ => Some(Some(field.content())),
+        Value::Integer(x) => Some(Some(formatter.integer(x))),
+        _ => Some(Some(field.text)),
     }
 }
 
@@ -107,7 +109,7 @@ fn load_right(
             (
                 Formatter::default(),
                 Formatter::default(),
-                FieldBuffer::default(),
+                FieldReader::default(),
             )
         },
         |state, block| right_block(state, block, schema, layout),
@@ -176,7 +178,7 @@ impl RightBlock {
 /// A block of right records read and written (see `blocks`), or `None`
 /// when a record is not one the fast path reads.
 fn right_block(
-    (formatter, key_text, buffer): &mut (Formatter, Formatter, FieldBuffer),
+    (formatter, key_text, reader): &mut (Formatter, Formatter, FieldReader),
     block: &[u8],
     schema: &CsvSchema,
     layout: &Layout,
@@ -185,15 +187,13 @@ fn right_block(
     let mut rest = Vec::new();
     let mut records = Records::new(block);
     while let Some((record, _)) = records.next_record().ok()? {
-        let mut fields = buffer.take();
-        if !plain_record(record.bytes(), schema.names.len(), &mut fields)
-            || !right_text(&fields, schema, layout, formatter, &mut rest)
-        {
+        let fields = plain_record(reader, record.bytes(), schema.names.len())?;
+        if !right_text(&fields, schema, layout, formatter, &mut rest) {
             return None;
         }
-        let key_len = match key(fields[layout.right_key], layout.key_type, key_text)? {
+        let key_len = match key(fields.get(layout.right_key)?, layout.key_type, key_text)? {
             Some(key) => {
-                out.bytes.extend_from_slice(&key);
+                out.bytes.extend_from_slice(key);
                 u32::try_from(key.len())
                     .ok()
                     .filter(|&len| len != u32::MAX)?
@@ -203,7 +203,6 @@ fn right_block(
         out.bytes.extend_from_slice(&rest);
         out.rows
             .push((key_len, u32::try_from(out.bytes.len()).ok()?));
-        buffer.put_back(fields);
     }
     Some(out)
 }
@@ -213,7 +212,7 @@ fn right_block(
 /// its other columns as written, missing values filled. `false` when a
 /// value does not fit its column's type.
 fn right_text(
-    fields: &[RawField<'_>],
+    fields: &Fields<'_>,
     schema: &CsvSchema,
     layout: &Layout,
     formatter: &mut Formatter,
@@ -221,7 +220,10 @@ fn right_text(
 ) -> bool {
     rest.clear();
     if let Some((_, column)) = layout.earliest {
-        match fields[column].read(ColumnType::Timestamp) {
+        match fields
+            .get(column)
+            .and_then(|f| cell::read(f, ColumnType::Timestamp))
+        {
             Some(Value::Timestamp(micros)) => rest.extend_from_slice(&micros.to_le_bytes()),
             Some(_) => rest.extend_from_slice(&i64::MIN.to_le_bytes()),
             None => return false,
@@ -231,7 +233,10 @@ fn right_text(
         if slot > 0 {
             rest.push(b',');
         }
-        match (fields[column].read(schema.types[column]), fill) {
+        let value = fields
+            .get(column)
+            .and_then(|f| cell::read(f, schema.types[column]));
+        match (value, fill) {
             (None, _) => return false,
             (Some(Value::Missing), Some(fill)) => rest.extend_from_slice(fill),
             (Some(value), _) => formatter.write(&value, rest),
@@ -251,23 +256,19 @@ fn first_repeated(
     let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
     let mut records = Records::open(path)?;
     records.next_record().map_err(read_error)?;
-    let (mut buffer, mut key_text) = (FieldBuffer::default(), Formatter::default());
+    let (mut reader, mut key_text) = (FieldReader::default(), Formatter::default());
     let mut found: HashMap<Vec<u8>, (usize, Vec<usize>)> = HashMap::new();
     let mut row = 1;
     while let Some((record, _)) = records.next_record().map_err(read_error)? {
         row += 1;
-        let mut fields = buffer.take();
-        let key = if plain_record(record.bytes(), schema.names.len(), &mut fields) {
-            key(fields[layout.right_key], layout.key_type, &mut key_text).flatten()
-        } else {
-            None
-        };
-        if let Some(key) = key.filter(|key| repeated.contains(key.as_ref())) {
-            let (count, rows) = found.entry(key.into_owned()).or_default();
+        let key = plain_record(&mut reader, record.bytes(), schema.names.len())
+            .and_then(|fields| fields.get(layout.right_key))
+            .and_then(|field| key(field, layout.key_type, &mut key_text).flatten());
+        if let Some(key) = key.filter(|key| repeated.contains(*key)) {
+            let (count, rows) = found.entry(key.to_vec()).or_default();
             *count += 1;
             rows.push(row);
         }
-        buffer.put_back(fields);
     }
     let first = found
         .into_iter()
@@ -303,8 +304,8 @@ fn stream_left(
         out.write_all(&layout.header).map_err(write_error)?;
         let ended = blocks::run(
             &mut records,
-            || (Joiner::new(schema, layout, index), FieldBuffer::default()),
-            |(joiner, buffer), block| joiner.block(buffer, block),
+            || (Joiner::new(schema, layout, index), FieldReader::default()),
+            |(joiner, reader), block| joiner.block(reader, block),
             |lines: Vec<u8>| out.write_all(&lines).map_err(write_error),
             read_error,
         );
@@ -355,31 +356,31 @@ impl<'a> Joiner<'a> {
 
     /// The output lines of a block of left records (see `blocks`), or
     /// `None` when a record is not one the fast path reads.
-    fn block(&mut self, buffer: &mut FieldBuffer, block: &[u8]) -> Option<Vec<u8>> {
+    fn block(&mut self, reader: &mut FieldReader, block: &[u8]) -> Option<Vec<u8>> {
         let mut records = Records::new(block);
         let mut out = Vec::with_capacity(block.len() + block.len() / 4);
         while let Some((record, _)) = records.next_record().ok()? {
-            let mut fields = buffer.take();
-            if !plain_record(record.bytes(), self.schema.names.len(), &mut fields)
-                || !self.row(&fields)
-            {
+            let fields = plain_record(reader, record.bytes(), self.schema.names.len())?;
+            if !self.row(&fields) {
                 return None;
             }
             out.extend_from_slice(&self.line);
-            buffer.put_back(fields);
         }
         Some(out)
     }
 
     /// Writes the output line of `fields` into `self.line`; `false` when a
     /// value does not fit its column's type.
-    fn row(&mut self, fields: &[RawField<'_>]) -> bool {
+    fn row(&mut self, fields: &Fields<'_>) -> bool {
         self.line.clear();
         let layout = self.layout;
-        let Some(key) = key(fields[layout.left_key], layout.key_type, &mut self.key_text) else {
+        let key = fields
+            .get(layout.left_key)
+            .and_then(|field| key(field, layout.key_type, &mut self.key_text));
+        let Some(key) = key else {
             return false;
         };
-        let found = key.and_then(|key| self.index.find_from(&key, self.next_row));
+        let found = key.and_then(|key| self.index.find_from(key, self.next_row));
         if let Some(row) = found {
             self.next_row = row + 1;
         }
@@ -393,7 +394,7 @@ impl<'a> Joiner<'a> {
             if column > 0 {
                 self.line.push(b',');
             }
-            let Some(value) = field.read(self.schema.types[column]) else {
+            let Some(value) = cell::read(field, self.schema.types[column]) else {
                 return false;
             };
             match (value, layout.earliest) {

@@ -209,6 +209,26 @@ fn an_empty_right_table_fills_every_row() -> TestResult {
 }
 
 #[test]
+fn a_timestamped_right_table_without_rows_keeps_the_left_times() -> TestResult {
+    // What job-timestamp writes for a File_B with no rows: an all-empty
+    // time column, which a CSV reader can only read as text.
+    let dir = tempfile::tempdir()?;
+    let a = file(
+        &dir,
+        "a.csv",
+        "isin,nav,time_started\nX,1,2026-11-22T08:00:00.000000Z\n",
+    )?;
+    let b = file(&dir, "b.csv", "isin,subscriptions,time_started\n")?;
+    let output = dir.path().join("m.csv");
+    merge(&a, &b, &output, &[])?.success();
+    assert_eq!(
+        std::fs::read_to_string(&output)?,
+        "isin,nav,time_started,subscriptions\nX,1,2026-11-22T08:00:00.000000Z,0\n"
+    );
+    Ok(())
+}
+
+#[test]
 fn help_explains_every_option() -> TestResult {
     let help = binary("job-merge")?.arg("--help").assert().success();
     let help = String::from_utf8(help.get_output().stdout.clone())?;

@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
-use table_io::append::{AppendOutcome, Records, append_column, header_names};
-use table_io::{Output, Result, TableError};
+use table_io::append::{AppendOutcome, Record, Records, append_column, header_names};
+use table_io::fields::FieldReader;
+use table_io::{Output, Result, TableError, infer};
 
 use crate::zscore::Moments;
 
@@ -19,15 +20,22 @@ enum Value {
     Unparsable,
 }
 
-fn parse(field: Option<&[u8]>) -> Value {
-    match field {
-        None => Value::Unparsable,
-        Some([]) => Value::Missing,
-        Some(bytes) => match fast_float2::parse::<f64, _>(bytes) {
-            Ok(x) if x.is_nan() => Value::Missing,
-            Ok(x) if x.is_finite() => Value::Number(x),
-            _ => Value::Unparsable,
-        },
+/// The value at `index` of `record`, read by the shared field reader and
+/// number classifier: unparsable where polars might read it otherwise.
+fn value(reader: &mut FieldReader, record: &Record<'_>, index: usize) -> Value {
+    let Some(field) = reader
+        .read(record.bytes())
+        .and_then(|fields| fields.get(index))
+    else {
+        return Value::Unparsable;
+    };
+    if field.is_missing() {
+        return Value::Missing;
+    }
+    match infer::float(field.text) {
+        Some(x) if x.is_nan() => Value::Missing,
+        Some(x) if x.is_finite() => Value::Number(x),
+        _ => Value::Unparsable,
     }
 }
 
@@ -39,12 +47,13 @@ pub fn moments(path: &Path, column: &str) -> Result<Option<(usize, Moments)>> {
     let Some((header, _)) = records.next_record().map_err(read_error)? else {
         return Ok(None);
     };
-    let Some(index) = header_names(&header).iter().position(|name| name == column) else {
+    let names = header_names(&header).unwrap_or_default();
+    let Some(index) = names.iter().position(|name| name == column) else {
         return Ok(None);
     };
-    let mut moments = Moments::default();
+    let (mut moments, mut reader) = (Moments::default(), FieldReader::default());
     while let Some((record, _)) = records.next_record().map_err(read_error)? {
-        match parse(record.field(index).as_deref()) {
+        match value(&mut reader, &record, index) {
             Value::Number(x) => moments.add(x),
             Value::Missing => {}
             Value::Unparsable => return Ok(None),
@@ -62,9 +71,9 @@ pub fn append_scores(
     into: &str,
     score: impl Fn(f64) -> f64,
 ) -> Result<AppendOutcome> {
-    let mut digits = ryu::Buffer::new();
+    let (mut digits, mut reader) = (ryu::Buffer::new(), FieldReader::default());
     append_column(input, output, into, |record, field| {
-        match parse(record.field(index).as_deref()) {
+        match value(&mut reader, record, index) {
             Value::Number(x) => field.extend_from_slice(digits.format(score(x)).as_bytes()),
             Value::Missing => {}
             Value::Unparsable => {

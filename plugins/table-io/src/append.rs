@@ -5,8 +5,9 @@
 //! copied as it is (quoting, number formats, CRLF line ends, a missing final
 //! newline), and only the new field is added before each line end. Records
 //! are split on newlines outside quotes, so quoted fields may hold commas and
-//! newlines. Anything unusual (a byte-order mark, a header that already has
-//! the column, text that is not UTF-8) is left to the general polars path,
+//! newlines; the header's fields are split by [`FieldReader`]. Anything
+//! unusual (a byte-order mark, a header that already has the column or is
+//! not plain CSV, text that is not UTF-8) is left to the general polars path,
 //! which the caller takes when [`AppendOutcome::NotApplicable`] comes back.
 
 use std::borrow::Cow;
@@ -14,6 +15,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
+use crate::fields::FieldReader;
 use crate::{Format, Output, Result, TableError};
 
 /// Bytes read from the input at a time; a record longer than this grows the
@@ -38,81 +40,6 @@ impl<'a> Record<'a> {
     /// The record's bytes as they stand in the file, without the line end.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
-    }
-
-    /// The unquoted bytes of the field at `index` (0-based), or `None` when
-    /// the record has fewer fields.
-    pub fn field(&self, index: usize) -> Option<Cow<'a, [u8]>> {
-        self.raw_fields().nth(index).map(unquote)
-    }
-
-    /// The fields in order as they stand in the file, quotes and all, for
-    /// readers that check the quoting themselves.
-    pub fn raw_fields(&self) -> RawFields<'a> {
-        RawFields {
-            rest: Some(self.bytes),
-        }
-    }
-}
-
-/// The fields of a [`Record`], split on commas outside quotes.
-pub struct RawFields<'a> {
-    rest: Option<&'a [u8]>,
-}
-
-impl<'a> Iterator for RawFields<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.rest?;
-        match field_end(rest) {
-            Some(end) => {
-                self.rest = Some(&rest[end + 1..]);
-                Some(&rest[..end])
-            }
-            None => {
-                self.rest = None;
-                Some(rest)
-            }
-        }
-    }
-}
-
-/// Where the field at the start of `bytes` ends: the index of the comma
-/// after it, or `None` when it is the last field.
-fn field_end(bytes: &[u8]) -> Option<usize> {
-    if bytes.first() != Some(&b'"') {
-        return memchr::memchr(b',', bytes);
-    }
-    let mut position = 1;
-    loop {
-        position += memchr::memchr(b'"', &bytes[position..])? + 1;
-        if bytes.get(position) == Some(&b'"') {
-            position += 1;
-            continue;
-        }
-        return (bytes.get(position) == Some(&b',')).then_some(position);
-    }
-}
-
-fn unquote(field: &[u8]) -> Cow<'_, [u8]> {
-    match field
-        .strip_prefix(b"\"")
-        .and_then(|f| f.strip_suffix(b"\""))
-    {
-        Some(inner) if memchr::memchr(b'"', inner).is_some() => {
-            let mut out = Vec::with_capacity(inner.len());
-            let mut bytes = inner.iter().copied();
-            while let Some(byte) = bytes.next() {
-                out.push(byte);
-                if byte == b'"' {
-                    bytes.next();
-                }
-            }
-            Cow::Owned(out)
-        }
-        Some(inner) => Cow::Borrowed(inner),
-        None => Cow::Borrowed(field),
     }
 }
 
@@ -217,11 +144,14 @@ fn header_field(name: &str) -> Cow<'_, str> {
     }
 }
 
-/// The column names of a header record.
-pub fn header_names(header: &Record<'_>) -> Vec<String> {
-    header
-        .raw_fields()
-        .map(|name| String::from_utf8_lossy(&unquote(name)).into_owned())
+/// The column names of a header record, or `None` when it is not plain
+/// CSV ([`FieldReader`]).
+pub fn header_names(header: &Record<'_>) -> Option<Vec<String>> {
+    let mut reader = FieldReader::default();
+    let fields = reader.read(header.bytes)?;
+    fields
+        .iter()
+        .map(|name| String::from_utf8(name.text.to_vec()).ok())
         .collect()
 }
 
@@ -249,12 +179,8 @@ where
     let Some((header, header_end)) = records.next_record().map_err(read_error)? else {
         return Ok(AppendOutcome::NotApplicable);
     };
-    if header.bytes.starts_with(b"\xEF\xBB\xBF")
-        || std::str::from_utf8(header.bytes).is_err()
-        || header_names(&header)
-            .iter()
-            .any(|existing| existing == name)
-    {
+    let names = header_names(&header).unwrap_or_default();
+    if names.is_empty() || names.iter().any(|existing| existing == name) {
         return Ok(AppendOutcome::NotApplicable);
     }
     let header_line = [
@@ -308,21 +234,19 @@ where
 mod tests {
     use super::*;
 
-    fn fields(line: &str) -> Vec<String> {
-        let record = Record {
-            bytes: line.as_bytes(),
-        };
-        header_names(&record)
-    }
-
     #[test]
-    fn splits_fields_with_quotes_commas_and_escaped_quotes() {
+    fn header_names_are_read_unless_their_quoting_is_odd() {
+        let names = |line: &str| {
+            header_names(&Record {
+                bytes: line.as_bytes(),
+            })
+        };
         assert_eq!(
-            fields("a,\"b,c\",\"say \"\"hi\"\"\",,e"),
-            ["a", "b,c", "say \"hi\"", "", "e"]
+            names("a,\"b,c\",\"say \"\"hi\"\"\""),
+            Some(vec!["a".into(), "b,c".into(), "say \"hi\"".into()])
         );
-        assert_eq!(fields("\"\"\"\"\"\",x"), ["\"\"", "x"]);
-        assert_eq!(fields(""), [""]);
+        assert_eq!(names("a,b\"c"), None);
+        assert_eq!(names("\u{feff}a,b"), None);
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! without date parsing), written out by hand so that a fast path can decide
 //! a column's type exactly as the general path would, without polars.
 //!
+//! [`float`] and [`integer`] read a value of a column already typed, for
+//! the fast paths that must take exactly what polars' reader takes.
+//!
 //! Owns the classification of a single value only; combining the values of a
 //! column into its type is the caller's (polars: two kinds of number make a
 //! float column, any other mix a text column).
@@ -86,6 +89,24 @@ pub fn is_float(bytes: &[u8]) -> bool {
     }
 }
 
+/// A value of a float column read as polars reads it: a float or integer by
+/// polars' patterns, parsed by fast-float (polars' own parser); `inf` and
+/// `NaN` included, a value the patterns do not take is `None`.
+pub fn float(bytes: &[u8]) -> Option<f64> {
+    if !is_float(bytes) && !is_integer(bytes) {
+        return None;
+    }
+    fast_float2::parse(bytes).ok()
+}
+
+/// A value of an integer column: polars' integer pattern, within `i64`.
+pub fn integer(bytes: &[u8]) -> Option<i64> {
+    if !is_integer(bytes) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
 /// `^-?(\d+)$`
 pub fn is_integer(bytes: &[u8]) -> bool {
     let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
@@ -158,6 +179,25 @@ mod tests {
         assert_eq!(infer("12345678901234567890"), Inferred::BigInteger);
         assert_eq!(infer("TRUE"), Inferred::Boolean);
         assert_eq!(infer("false"), Inferred::Boolean);
+    }
+
+    #[test]
+    fn values_of_typed_columns_read_as_polars_reads_them() {
+        assert_eq!(float(b"4529341.0306"), Some(4_529_341.030_6));
+        assert_eq!(float(b"-1.5e-3"), Some(-0.0015));
+        assert_eq!(float(b"7"), Some(7.0));
+        assert_eq!(float(b".5"), Some(0.5));
+        assert_eq!(float(b"-inf"), Some(f64::NEG_INFINITY));
+        assert!(float(b"NaN").is_some_and(f64::is_nan));
+        for odd in [&b"+1"[..], b" 1", b"1e", b"1-2", b"", b"0x1", b"Inf"] {
+            assert_eq!(float(odd), None, "{}", String::from_utf8_lossy(odd));
+        }
+        assert_eq!(integer(b"-42"), Some(-42));
+        assert_eq!(integer(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(integer(b"-9223372036854775808"), Some(i64::MIN));
+        for odd in [&b"9223372036854775808"[..], b"1.0", b"-", b"+1", b""] {
+            assert_eq!(integer(odd), None, "{}", String::from_utf8_lossy(odd));
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod column;
 mod csv;
 mod error;
 pub mod exit;
+pub mod fields;
 mod format;
 pub mod infer;
 mod input;
