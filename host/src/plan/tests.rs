@@ -40,8 +40,18 @@ impl Setup {
         .items
     }
 
+    /// Every item decided; the plan a pass makes, which finds the items up
+    /// to date on its own path (`Paths::up_to_date`), must be the same less
+    /// those.
     fn plan(&self, known: &Known, now_ns: i64) -> Vec<(String, String, Decision)> {
-        self.planned(known, now_ns, Keep::Every)
+        let every = self.planned(known, now_ns, Keep::Every);
+        let actionable: Vec<Planned> = every
+            .iter()
+            .filter(|planned| planned.decision != Decision::UpToDate)
+            .cloned()
+            .collect();
+        assert_eq!(self.planned(known, now_ns, Keep::Actionable), actionable);
+        every
             .into_iter()
             .map(|planned| {
                 let job = self.config.jobs[planned.item.job].name.clone();
