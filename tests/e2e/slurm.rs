@@ -169,11 +169,7 @@ fn the_sample_flow_runs_every_target_on_the_cluster() {
             .expect("job");
         assert_eq!(entry["counts"]["error"], 0, "{entry:#}");
         for item in entry["items"].as_array().expect("items") {
-            assert_eq!(item["status"], "success", "{item:#}");
-            assert_eq!(
-                item["last_run"]["executor"]["state"], "COMPLETED",
-                "{item:#}"
-            );
+            assert_completed(item);
         }
     }
 }
@@ -280,7 +276,12 @@ fn a_job_neither_squeue_nor_sacct_lists_is_followed_by_scontrol() {
         .expect("run scontrol");
     assert!(renamed.success(), "scontrol update failed");
     finish(child, DEADLINE).assert_code(0);
-    let item = flow.item("work", "a.txt");
+    assert_completed(&flow.item("work", "a.txt"));
+}
+
+/// An item of `status --json` whose last run succeeded as a Slurm job
+/// the cluster says COMPLETED.
+fn assert_completed(item: &serde_json::Value) {
     assert_eq!(item["status"], "success", "{item:#}");
     assert_eq!(
         item["last_run"]["executor"]["state"], "COMPLETED",
