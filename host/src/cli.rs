@@ -14,7 +14,7 @@ use crate::items;
 use crate::layout::Layout;
 use crate::plan::{self, Known};
 use crate::run::{Carry, Summary, run_pass};
-use crate::scan::{Scan, nanos_since_epoch};
+use crate::scan::nanos_since_epoch;
 use crate::signals::Shutdown;
 use crate::state::State;
 use crate::status;
@@ -128,7 +128,9 @@ impl Cli {
             Command::Run { dir } => {
                 let shutdown = Shutdown::install();
                 let config = Config::load(flow_dir(base, dir)?)?;
-                let summary = run_pass(&config, &LocalExecutor, &shutdown, &mut Carry::default())?;
+                let mut carry = Carry::default();
+                let summary = run_pass(&config, &LocalExecutor, &shutdown, &mut carry)?;
+                carry.exit();
                 Ok(report_pass(&config, &summary, &shutdown))
             }
             Command::Watch {
@@ -157,7 +159,7 @@ impl Cli {
                 let config = Config::load(flow_dir(base, dir)?)?;
                 let state = State::open(&Layout::new(&config.dir.path))?;
                 let known = Known::new(state.items()?);
-                let mut scan = Scan::new(&config.dir.path);
+                let mut scan = plan::new_scan(&config);
                 let now = nanos_since_epoch(std::time::SystemTime::now());
                 let plan = plan::plan(
                     &config,

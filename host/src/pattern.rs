@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 /// Values bound to a pattern's wildcards for one item, by wildcard name.
 /// A pattern has a few wildcards, so a list kept in name order; the names
-/// are shared with the pattern, so binding one allocates only its value.
+/// are shared with the pattern, so binding one allocates only its value,
+/// and the values are shared too: the files of one folder share the
+/// values its folders bound.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Bindings(Vec<(Arc<str>, Box<str>)>);
+pub(crate) struct Bindings(Vec<(Arc<str>, Arc<str>)>);
 
 impl Bindings {
     pub(crate) fn new() -> Self {

@@ -15,9 +15,10 @@ use foldhash::HashMap;
 use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::config::{Config, Job};
-use crate::pattern::Bindings;
-use crate::scan::{FileMeta, Scan};
+use crate::pattern::{Bindings, Pattern};
+use crate::scan::{FileMeta, Scan, inside};
 use crate::state::{ItemRecord, Outcome};
+use crate::storage::is_remote;
 
 /// One binding of a job's wildcards: its files, relative to the flow folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,12 +125,21 @@ pub(crate) struct Known {
 }
 
 impl Known {
+    /// `records` are the state's rows, unique by job and item (its primary
+    /// key), so each goes in without a probe for an equal one.
     pub(crate) fn new(records: Vec<ItemRecord>) -> Self {
-        let mut known = Self::default();
+        let hasher = foldhash::fast::RandomState::default();
+        let key =
+            |record: &ItemRecord| hasher.hash_one((record.job.as_str(), record.item.as_str()));
+        let mut table = HashTable::with_capacity(records.len());
         for record in records {
-            known.update(record);
+            table.insert_unique(key(&record), record, key);
         }
-        known
+        Self {
+            records: table,
+            hasher,
+            produced: OnceCell::new(),
+        }
     }
 
     fn produced(&self, path: &str) -> Option<FileMeta> {
@@ -272,7 +282,7 @@ impl Touched {
         for path in self.files.iter().cloned().chain(open) {
             if let (Some(bindings), Some(id)) =
                 (job.source.match_path(&path), job.source.below_root(&path))
-                && scan.meta(&path).is_some()
+                && scan.exists(&path)
             {
                 bound.push((id.to_owned(), bindings));
             }
@@ -371,6 +381,36 @@ pub(crate) fn list_ahead(config: &Config, scan: &mut Scan) {
         let folders = scan.reach(&job.source);
         scan.prefetch(&folders);
     }
+}
+
+/// A scan of the flow's folders in which the targets no job reads are
+/// listed without a stat per file: a plan asks only whether they are there.
+pub(crate) fn new_scan(config: &Config) -> Scan {
+    Scan::new(&config.dir.path).stat_lazily(unread_targets(config))
+}
+
+/// The local target roots that no source or input pattern reaches into,
+/// or through on its way to its own root.
+fn unread_targets(config: &Config) -> Vec<String> {
+    let read: Vec<&str> = config
+        .jobs
+        .iter()
+        .flat_map(|job| {
+            std::iter::once(&job.source).chain(job.inputs.iter().map(|(_, input)| input))
+        })
+        .map(|pattern| pattern.root.as_str())
+        .collect();
+    let mut unread: Vec<String> = Vec::new();
+    for job in &config.jobs {
+        let root = &job.target.root;
+        let reached = read
+            .iter()
+            .any(|read| inside(root, read) || inside(read, root));
+        if !reached && !is_remote(root) && !unread.contains(root) {
+            unread.push(root.clone());
+        }
+    }
+    unread
 }
 
 /// The root folder of every pattern of the flow, each once: what every plan
@@ -482,15 +522,28 @@ impl<'j> Paths<'j> {
         self.every_path().all(stays_inside)
     }
 
-    /// The folders of every binding's inputs and target, each once: listed
-    /// side by side before the items are decided one by one.
-    fn folders(&mut self, bound: &[(String, Bindings)]) -> Vec<String> {
-        let mut seen: foldhash::HashSet<String> = foldhash::HashSet::default();
-        let mut folders = Vec::new();
+    /// The folders of every binding's extra inputs and target, each once:
+    /// listed side by side before the items are decided one by one (the
+    /// sources' folders were listed to bind them). A pattern whose files
+    /// lie in its root has one folder whatever the binding; only the
+    /// others are rendered for it.
+    fn folders(&self, bound: &[(String, Bindings)]) -> Vec<String> {
+        let patterns = (self.job.inputs.iter().map(|(_, pattern)| pattern))
+            .chain(std::iter::once(&self.job.target));
+        let (fixed, varying): (Vec<&Pattern>, Vec<&Pattern>) =
+            patterns.partition(|pattern| pattern.segments().len() == 1);
+        let mut folders: Vec<String> = Vec::new();
+        for pattern in fixed {
+            if !folders.contains(&pattern.root) {
+                folders.push(pattern.root.clone());
+            }
+        }
+        let mut seen: foldhash::HashSet<String> = folders.iter().cloned().collect();
+        let mut path = String::new();
         for (_, bindings) in bound {
-            self.render(bindings);
-            for path in self.every_path() {
-                let folder = crate::scan::split(path).0;
+            for pattern in &varying {
+                pattern.render_into(bindings, &mut path);
+                let folder = crate::scan::split(&path).0;
                 if !seen.contains(folder) {
                     seen.insert(folder.to_owned());
                     folders.push(folder.to_owned());
@@ -517,7 +570,7 @@ impl<'j> Paths<'j> {
             || self
                 .every_path()
                 .any(|path| scan.unreachable(path).is_some());
-        if blocked || scan.meta(&self.target).is_none() {
+        if blocked || !scan.exists(&self.target) {
             return false;
         }
         self.metas.clear();

@@ -157,7 +157,7 @@ fn read_state_and_list(
 ) -> (Result<Vec<crate::state::ItemRecord>, Error>, Scan) {
     std::thread::scope(|scope| {
         let listing = scope.spawn(|| {
-            let mut scan = Scan::new(&config.dir.path);
+            let mut scan = plan::new_scan(config);
             plan::list_ahead(config, &mut scan);
             scan
         });

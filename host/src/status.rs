@@ -19,7 +19,7 @@ use crate::layout::Layout;
 use crate::lock::Lock;
 use crate::plan::{self, Decision, Known, Planned, Reason};
 use crate::run::now_rfc3339;
-use crate::scan::{Scan, nanos_since_epoch};
+use crate::scan::nanos_since_epoch;
 use crate::state::{Outcome, RunRecord, State};
 
 /// Version of the JSON shape.
@@ -251,7 +251,7 @@ impl History {
 
 /// The same plan `flow run` makes, read into the report.
 fn collect_known(config: &Config, known: &Known, run_pid: Option<u32>, history: History) -> Report {
-    let mut scan = Scan::new(&config.dir.path);
+    let mut scan = plan::new_scan(config);
     let now = nanos_since_epoch(SystemTime::now());
     let plan = plan::plan(
         config,

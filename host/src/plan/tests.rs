@@ -27,7 +27,7 @@ impl Setup {
     }
 
     fn planned(&self, known: &Known, now_ns: i64, keep: Keep) -> Vec<Planned> {
-        let mut scan = Scan::new(self.dir.path());
+        let mut scan = new_scan(&self.config);
         plan(
             &self.config,
             &mut scan,
@@ -381,7 +381,7 @@ jobs:
     source: in/{day}/{name}.csv
     inputs:
       rates: rates/{day}.csv
-    target: out/{day}/{name}.csv
+    target: out/x/{name}.csv
 ";
 
 #[test]
@@ -430,4 +430,27 @@ fn a_change_where_an_extra_input_or_a_folder_is_plans_the_job_whole() {
         ..Touched::default()
     };
     assert_eq!(scoped(&setup, &elsewhere, meta.mtime_ns + SEC).0, 0);
+}
+
+#[test]
+fn only_targets_no_pattern_reads_are_listed_without_stats() {
+    let setup = setup(
+        "jobs:
+  - name: first
+    run: /bin/true
+    source: in/{name}.csv
+    target: mid/{name}.csv
+  - name: second
+    run: /bin/true
+    source: mid/{name}.csv
+    inputs:
+      extra: side/{name}.csv
+    target: out/x/{name}.csv
+  - name: third
+    run: /bin/true
+    source: in
+    target: in/done
+",
+    );
+    assert_eq!(unread_targets(&setup.config), ["out/x"]);
 }

@@ -90,6 +90,15 @@ impl Carry {
         Ok(Start { state, kept })
     }
 
+    /// The process exits next: the state is closed as usual, while the
+    /// records and listings are left to the operating system instead of
+    /// being freed one allocation at a time (5 % of a pass with nothing to
+    /// do over 40,000 items).
+    pub(crate) fn exit(self) {
+        drop(self.state);
+        std::mem::forget(self.kept);
+    }
+
     /// What the pass that just ended leaves for the next: its records and
     /// listings, and the items it did not leave up to date.
     pub(super) fn end(
