@@ -158,7 +158,7 @@ fn connect_failure(server: &Server<'_>, error: &mysql::Error) -> TableError {
             "the MySQL server at {shown} refused the login of user `{user}`"
         ))
         .caused_by(cause)
-        .with_hint("check the user and password in the URL; pass it through the FLOW_DB variable to keep it out of shell history and process lists"),
+        .with_hint(login_hint(server.tls)),
         // ER_BAD_DB_ERROR, ER_DBACCESS_DENIED_ERROR
         mysql::Error::MySqlError(e) if e.code == 1049 || e.code == 1044 => {
             TableError::database(format!(
@@ -174,6 +174,23 @@ fn connect_failure(server: &Server<'_>, error: &mysql::Error) -> TableError {
         _ => TableError::database(format!("cannot connect to the MySQL server at {shown}"))
             .caused_by(cause)
             .with_hint("check that the server runs and that host and port in the URL are right (`mariadb-admin -h HOST -P PORT ping` tells)"),
+    }
+}
+
+/// What to check when the server refused a login. MySQL and MariaDB
+/// refuse a plain-TCP login to a server or user that accepts TLS
+/// connections only (`require_secure_transport`, `REQUIRE SSL`) with the
+/// same error as a wrong password, so under `sslmode=disable` both are
+/// named.
+fn login_hint(tls: &Tls) -> String {
+    let password = "check the user and password in the URL; pass it through the FLOW_DB variable to keep it out of shell history and process lists";
+    if tls.mode == SslMode::Disable {
+        format!(
+            "{password}. Or the server accepts TLS connections only (require_secure_transport, or a user created with REQUIRE SSL): {}",
+            tls::USE_TLS
+        )
+    } else {
+        password.to_string()
     }
 }
 

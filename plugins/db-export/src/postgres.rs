@@ -94,6 +94,14 @@ fn connect_failure(server: &Server<'_>, error: &postgres::Error) -> TableError {
     if cause.contains("server does not support TLS") {
         return tls::not_offered("PostgreSQL", shown, server.tls);
     }
+    // pg_hba.conf has `hostssl` lines only for this login: the server
+    // says "no encryption" (PostgreSQL 14+) or "SSL off" (before).
+    if server.tls.mode == SslMode::Disable
+        && error.code() == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
+        && (cause.contains("no encryption") || cause.contains("SSL off"))
+    {
+        return tls::tls_only("PostgreSQL", shown).caused_by(cause);
+    }
     match error.code() {
         Some(code) if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
             TableError::database(format!("the PostgreSQL server at {shown} refused the login of user `{user}`"))

@@ -329,9 +329,13 @@ mod tests {
             Some(SqlType::Text)
         );
         assert_eq!(SqlType::from_declared("jsonb", Dialect::Postgres), None);
+        // MariaDB shows integer display widths; MySQL 8.0.19+ drops them
+        // but for `tinyint(1)`.
         for (declared, sql) in [
             ("bigint(20)", SqlType::Integer),
+            ("bigint", SqlType::Integer),
             ("tinyint(4)", SqlType::Integer),
+            ("tinyint", SqlType::Integer),
             ("tinyint(1)", SqlType::Boolean),
             (MYSQL_TEXT_KEY, SqlType::Text),
             ("datetime", SqlType::Timestamp),

@@ -411,6 +411,19 @@ pub(crate) fn not_offered(server: &str, shown: &str, tls: &Tls) -> TableError {
     .with_hint("enable TLS on the server (a certificate and its key), or, on a network you trust, use sslmode=prefer or sslmode=disable")
 }
 
+/// What to do when a server may accept TLS connections only and the URL
+/// says `sslmode=disable`.
+pub(crate) const USE_TLS: &str = "drop sslmode=disable (prefer, the default, uses TLS when the server offers it), or better give sslmode=verify-full&sslrootcert=PATH, which also checks the server's certificate";
+
+/// The error for a server that refused a plain-TCP login because it
+/// accepts TLS connections only.
+pub(crate) fn tls_only(server: &str, shown: &str) -> TableError {
+    TableError::database(format!(
+        "the {server} server at {shown} accepts TLS connections only, and sslmode=disable connects without TLS"
+    ))
+    .with_hint(USE_TLS)
+}
+
 /// The provider every TLS connection of db-export uses; installed as the
 /// process default too, so a driver that asks for the default (the MySQL
 /// client does) gets ring.

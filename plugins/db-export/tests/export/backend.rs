@@ -42,6 +42,9 @@ pub struct Backend {
     pub dir: TempDir,
     /// What `--db` gets.
     pub url: String,
+    /// What the checks connect by: `url`, or the server's socket once the
+    /// server refuses plain TCP ([`Backend::check_through_socket`]).
+    checks: String,
 }
 
 impl Backend {
@@ -51,6 +54,7 @@ impl Backend {
         Ok(Self {
             kind: Kind::Sqlite,
             dir,
+            checks: url.clone(),
             url,
         })
     }
@@ -70,8 +74,13 @@ impl Backend {
         let Some(base) = server_url(variable)? else {
             return Ok(None);
         };
+        Self::postgres_at(&base, test).map(Some)
+    }
+
+    /// [`Backend::postgres`] on the server at `base`.
+    pub fn postgres_at(base: &str, test: &str) -> Result<Self, Box<dyn std::error::Error>> {
         let schema = format!("test_{test}");
-        let mut client = postgres::Client::connect(&base, postgres::NoTls)?;
+        let mut client = postgres::Client::connect(base, postgres::NoTls)?;
         client.batch_execute(&format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
         ))?;
@@ -82,11 +91,12 @@ impl Backend {
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .unwrap_or_default();
-        Ok(Some(Self {
+        Ok(Self {
             kind: Kind::Postgres { password },
             dir: tempfile::tempdir()?,
+            checks: url.clone(),
             url,
-        }))
+        })
     }
 
     /// A fresh database named after the test on the MariaDB server; `None`
@@ -103,16 +113,21 @@ impl Backend {
         let Some(base) = server_url(variable)? else {
             return Ok(None);
         };
+        Self::mysql_at(&base, test).map(Some)
+    }
+
+    /// [`Backend::mysql`] on the server at `base`.
+    pub fn mysql_at(base: &str, test: &str) -> Result<Self, Box<dyn std::error::Error>> {
         let mut database = format!("test_{test}");
         // MySQL's names have at most 64 characters.
         database.truncate(64);
-        let opts = mysql::Opts::from_url(&base)?;
+        let opts = mysql::Opts::from_url(base)?;
         let password = opts.get_pass().unwrap_or_default().to_string();
         let mut conn = mysql::Conn::new(opts)?;
         conn.query_drop(format!(
             "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
         ))?;
-        let (before_query, query) = base.split_once('?').unwrap_or((&base, ""));
+        let (before_query, query) = base.split_once('?').unwrap_or((base, ""));
         let server = before_query
             .rsplit_once('/')
             .map_or(before_query, |(server, _)| server);
@@ -120,11 +135,37 @@ impl Backend {
         if !query.is_empty() {
             url = format!("{url}?{query}");
         }
-        Ok(Some(Self {
+        Ok(Self {
             kind: Kind::Mysql { password },
             dir: tempfile::tempdir()?,
+            checks: url.clone(),
             url,
-        }))
+        })
+    }
+
+    /// Makes the checks connect through the server's socket in `dir` (the
+    /// folder the throwaway script printed), which a server that refuses
+    /// plain TCP still serves: PostgreSQL's `local` logins are trusted,
+    /// and MariaDB counts a socket as secure transport.
+    pub fn check_through_socket(&mut self, dir: &Path) -> TestResult {
+        self.checks = match self.kind {
+            Kind::Sqlite => return Err("an SQLite file has no socket".into()),
+            Kind::Postgres { .. } => {
+                let config: postgres::Config = self.url.parse()?;
+                format!(
+                    "host={} port={} user={} dbname={} options='{}'",
+                    dir.display(),
+                    config.get_ports().first().copied().unwrap_or(5432),
+                    config.get_user().unwrap_or("flow"),
+                    config.get_dbname().unwrap_or("flow"),
+                    config.get_options().unwrap_or_default()
+                )
+            }
+            Kind::Mysql { .. } => {
+                format!("{}?socket={}", self.url, dir.join("mysql.sock").display())
+            }
+        };
+        Ok(())
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -214,7 +255,7 @@ impl Backend {
         match &self.kind {
             Kind::Sqlite => rusqlite::Connection::open(self.path("flow.db"))?.execute_batch(sql)?,
             Kind::Postgres { .. } => {
-                postgres::Client::connect(&self.url, postgres::NoTls)?.batch_execute(sql)?
+                postgres::Client::connect(&self.checks, postgres::NoTls)?.batch_execute(sql)?
             }
             Kind::Mysql { .. } => self.mysql_connection()?.query_drop(sql)?,
         }
@@ -224,7 +265,7 @@ impl Backend {
     /// A connection to the test's MySQL database that reads `"x"` as a
     /// name, as the scenarios write them.
     fn mysql_connection(&self) -> Result<mysql::Conn, Box<dyn std::error::Error>> {
-        let mut conn = mysql::Conn::new(mysql::Opts::from_url(&self.url)?)?;
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(&self.checks)?)?;
         conn.query_drop(
             "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES'), time_zone = '+00:00'",
         )?;
@@ -300,7 +341,7 @@ impl Backend {
                 Ok(rows.collect::<rusqlite::Result<Rows>>()?)
             }
             Kind::Postgres { .. } => {
-                let mut client = postgres::Client::connect(&self.url, postgres::NoTls)?;
+                let mut client = postgres::Client::connect(&self.checks, postgres::NoTls)?;
                 let rows = client.query(sql, &[])?;
                 Ok(rows
                     .iter()

@@ -1,6 +1,6 @@
 //! Cases one database has and the others have not: SQLite's default file,
 //! `FLOW_DB` and a read-only file; the servers' unreachable address and
-//! refused login. And the command line itself.
+//! refused login; MariaDB's own scheme. And the command line itself.
 
 use assert_cmd::Command;
 
@@ -151,6 +151,29 @@ fn mysql_wrong_password_exits_5_without_the_password() -> TestResult {
         opts.get_db_name().unwrap_or("flow")
     );
     assert_login_refused(&wrong, "Access denied")
+}
+
+/// `mariadb://` is `mysql://` by another name: the same load, end to end.
+#[test]
+fn a_mariadb_url_loads_as_a_mysql_url_does() -> TestResult {
+    let Some(db) = Backend::mysql("mariadb_url")? else {
+        return Ok(());
+    };
+    let input = db.file("Nav.csv", FILE)?;
+    let url = db.url.replacen("mysql://", "mariadb://", 1);
+    assert!(url.starts_with("mariadb://"), "{url}");
+    let run = db.export_to(&input, &url, &[])?.success();
+    assert!(
+        stderr(&run).contains("2 rows, 2 inserted"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        db.rows("nav", &["isin", "nav"])?,
+        rows(&[&["LU0001", "1.5"], &["LU0002", "2.5"]])
+    );
+    assert_eq!(db.exports("nav")?.len(), 1);
+    Ok(())
 }
 
 /// A session that may read but not write, as PostgreSQL gives a read-only
