@@ -2,6 +2,8 @@
 //! ([`Sheet`]), and from a frame, one column at a time through the same
 //! cell writer, so that both paths write the same cells.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use polars::prelude::*;
@@ -64,9 +66,15 @@ fn write_columns(
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     fill(sheet, &formats).map_err(|error| unwritable(path, &*error))?;
+    // Buffered: `Workbook::save` hands the zip writer the bare file, which
+    // made a one-sheet workbook 98 small `write` calls.
+    let file = File::create(path).map_err(|cause| TableError::io("cannot write", path, &cause))?;
+    let mut out = BufWriter::new(file);
     workbook
-        .save(path)
-        .map_err(|error| unwritable(path, &error))
+        .save_to_writer(&mut out)
+        .map_err(|error| unwritable(path, &error))?;
+    out.flush()
+        .map_err(|cause| TableError::io("cannot write", path, &cause))
 }
 
 fn unwritable(path: &Path, error: &dyn std::fmt::Display) -> TableError {
