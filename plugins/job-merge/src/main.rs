@@ -7,6 +7,7 @@ mod layout;
 mod merge;
 mod right_index;
 mod schema;
+mod sheet;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -81,7 +82,11 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<()> {
     let output = Output::new(&args.output.path)?;
-    if stream::merge(&args.request(), &output)? == AppendOutcome::NotApplicable {
+    let mut outcome = stream::merge(&args.request(), &output)?;
+    if outcome == AppendOutcome::NotApplicable {
+        outcome = sheet::merge(&args.request(), &output)?;
+    }
+    if outcome == AppendOutcome::NotApplicable {
         polars_path(args, &output)?;
     }
     eprintln!(

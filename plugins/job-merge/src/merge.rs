@@ -10,9 +10,9 @@ use table_io::{Input, Repeated, Result, TableError, find_column, first_repeated}
 use crate::fill::Fill;
 
 /// The suffix polars gives to right-hand columns whose name the left has.
-const RIGHT_SUFFIX: &str = "_right";
-const DEFAULT_FILL: (&str, &str) = ("subscriptions", "0");
-const DEFAULT_EARLIEST: &str = "time_started";
+pub(crate) const RIGHT_SUFFIX: &str = "_right";
+pub(crate) const DEFAULT_FILL: (&str, &str) = ("subscriptions", "0");
+pub(crate) const DEFAULT_EARLIEST: &str = "time_started";
 
 /// A merge checked against the two tables' schemas.
 pub struct MergeSpec {

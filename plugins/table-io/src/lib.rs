@@ -32,6 +32,7 @@ pub use input::Input;
 pub use job::run_job;
 pub use output::Output;
 pub use rfc3339::{format_micros, parse_micros};
+pub use xlsx::{Cells, Sheet, SheetColumn};
 
 /// The result type of every fallible operation of the toolkit.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;

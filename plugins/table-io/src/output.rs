@@ -13,7 +13,7 @@ use polars::prelude::*;
 use tempfile::NamedTempFile;
 
 use crate::column::input_error;
-use crate::{Format, Input, Result, TableError, rfc3339, xlsx};
+use crate::{Format, Input, Result, Sheet, TableError, rfc3339, xlsx};
 
 /// A table file a job writes.
 pub struct Output {
@@ -86,6 +86,24 @@ impl Output {
                 xlsx::write(&table, staging)
             }
         })
+    }
+
+    /// The format the output's extension names.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes `sheet` as the output, without polars. Only an xlsx output is
+    /// written from a sheet: callers check [`Output::format`] first.
+    pub fn write_sheet(&self, sheet: &Sheet) -> Result<()> {
+        if self.format != Format::Xlsx {
+            return Err(TableError::usage(format!(
+                "`{}` is a {} output; only an xlsx output is written from a sheet",
+                self.path.display(),
+                self.format
+            )));
+        }
+        self.write_with(|staging| xlsx::write_sheet(sheet, staging))
     }
 
     /// Writes the output through `fill`, given the path of a hidden staging

@@ -1,5 +1,6 @@
 //! Reading the first sheet of a workbook with calamine, by the type rules
-//! of the parent module.
+//! of the parent module: into plain columns ([`Sheet`]), and from there into
+//! a frame for the polars path.
 
 use std::path::Path;
 
@@ -7,21 +8,40 @@ use calamine::{Data, DataType as _, Range, Reader, Xlsx, XlsxError, open_workboo
 use chrono::{NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 
+use super::sheet::{Cells, Sheet, SheetColumn};
 use crate::{Result, TableError};
 
 /// The largest integer an `f64` holds exactly; whole numbers beyond it stay floats.
 const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
 
 /// The first sheet of a workbook as a frame.
-pub(crate) struct Sheet {
+pub(crate) struct SheetFrame {
     pub(crate) frame: DataFrame,
     /// The spreadsheet row number of the first data row.
     pub(crate) first_data_row: usize,
 }
 
+/// Reads the first sheet of the workbook at `path` into a frame.
+pub(crate) fn read(path: &Path) -> Result<SheetFrame> {
+    let sheet = read_sheet(path)?;
+    let columns = sheet
+        .columns
+        .into_iter()
+        .map(polars_column)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .and_then(|columns| DataFrame::new(sheet.height, columns))
+        .map_err(|error| {
+            TableError::invalid_data(format!("cannot read `{}`", path.display())).caused_by(error)
+        })?;
+    Ok(SheetFrame {
+        frame: columns,
+        first_data_row: sheet.first_data_row,
+    })
+}
+
 /// Reads the first sheet of the workbook at `path`; its first non-empty row
 /// is the header.
-pub(crate) fn read(path: &Path) -> Result<Sheet> {
+pub(crate) fn read_sheet(path: &Path) -> Result<Sheet> {
     let mut workbook: Xlsx<_> = open_workbook(path).map_err(|error| unreadable(path, error))?;
     let range = workbook
         .worksheet_range_at(0)
@@ -37,27 +57,39 @@ pub(crate) fn read(path: &Path) -> Result<Sheet> {
     let first_data_row = first_row as usize + 2;
     let names = header(path, &range)?;
     let columns = names
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(index, name)| {
             let cells: Vec<&Data> = range.rows().skip(1).map(|row| &row[index]).collect();
-            column(name, &cells).map_err(|(row, message)| {
-                TableError::invalid_data(format!(
+            match column(&cells) {
+                Ok(cells) => Ok(SheetColumn { name, cells }),
+                Err((row, message)) => Err(TableError::invalid_data(format!(
                     "`{}`: column `{name}`, row {}: {message}",
                     path.display(),
                     first_data_row + row
                 ))
-                .with_hint("fix the cell in the workbook and save it again")
-            })
+                .with_hint("fix the cell in the workbook and save it again")),
+            }
         })
         .collect::<Result<Vec<_>>>()?;
-    let height = range.height().saturating_sub(1);
-    let frame = DataFrame::new(height, columns).map_err(|error| {
-        TableError::invalid_data(format!("cannot read `{}`", path.display())).caused_by(error)
-    })?;
     Ok(Sheet {
-        frame,
+        columns,
+        height: range.height().saturating_sub(1),
         first_data_row,
+    })
+}
+
+/// The polars column of a sheet's column, with the same type.
+fn polars_column(column: SheetColumn) -> PolarsResult<Column> {
+    let name = PlSmallStr::from(column.name);
+    Ok(match column.cells {
+        Cells::Integer(cells) => Column::new(name, cells),
+        Cells::Float(cells) => Column::new(name, cells),
+        Cells::Boolean(cells) => Column::new(name, cells),
+        Cells::Datetime(micros) => {
+            Column::new(name, micros).cast(&DataType::Datetime(TimeUnit::Microseconds, None))?
+        }
+        Cells::Text(cells) => Column::new(name, cells),
     })
 }
 
@@ -100,9 +132,9 @@ fn header(path: &Path, range: &Range<Data>) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The column a list of cells makes, by the rules in the module docs; an
-/// error names the data row (0-based) and what is wrong with its cell.
-fn column(name: &str, cells: &[&Data]) -> std::result::Result<Column, (usize, String)> {
+/// The cells of a column, by the rules in the module docs; an error names
+/// the data row (0-based) and what is wrong with its cell.
+fn column(cells: &[&Data]) -> std::result::Result<Cells, (usize, String)> {
     if let Some(row) = cells.iter().position(|cell| matches!(cell, Data::Error(_))) {
         return Err((
             row,
@@ -110,10 +142,10 @@ fn column(name: &str, cells: &[&Data]) -> std::result::Result<Column, (usize, St
         ));
     }
     let present = || cells.iter().filter(|cell| !matches!(cell, Data::Empty));
-    let name = PlSmallStr::from(name);
-    if present().next().is_some()
-        && present().all(|cell| matches!(cell, Data::Int(_) | Data::Float(_)))
-    {
+    if present().next().is_none() {
+        return Ok(Cells::Text(vec![None; cells.len()]));
+    }
+    if present().all(|cell| matches!(cell, Data::Int(_) | Data::Float(_))) {
         let numbers: Vec<Option<f64>> = cells.iter().map(|cell| number(cell)).collect();
         let whole = numbers
             .iter()
@@ -125,26 +157,25 @@ fn column(name: &str, cells: &[&Data]) -> std::result::Result<Column, (usize, St
                 reason = "whole and within the exact range"
             )]
             let integers: Vec<Option<i64>> = numbers.iter().map(|x| x.map(|x| x as i64)).collect();
-            Column::new(name, integers)
+            Cells::Integer(integers)
         } else {
-            Column::new(name, numbers)
+            Cells::Float(numbers)
         });
     }
-    if present().next().is_some() && present().all(|cell| matches!(cell, Data::Bool(_))) {
-        let flags: Vec<Option<bool>> = cells.iter().map(|cell| cell.get_bool()).collect();
-        return Ok(Column::new(name, flags));
+    if present().all(|cell| matches!(cell, Data::Bool(_))) {
+        return Ok(Cells::Boolean(
+            cells.iter().map(|cell| cell.get_bool()).collect(),
+        ));
     }
-    if present().next().is_some() && present().all(|cell| datetime(cell).is_some()) {
-        let micros: Vec<Option<i64>> = cells
-            .iter()
-            .map(|cell| datetime(cell).map(|at| at.and_utc().timestamp_micros()))
-            .collect();
-        return Column::new(name, micros)
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
-            .map_err(|error| (0, error.to_string()));
+    if present().all(|cell| datetime(cell).is_some()) {
+        return Ok(Cells::Datetime(
+            cells
+                .iter()
+                .map(|cell| datetime(cell).map(|at| at.and_utc().timestamp_micros()))
+                .collect(),
+        ));
     }
-    let texts: Vec<Option<String>> = cells.iter().map(|cell| text(cell)).collect();
-    Ok(Column::new(name, texts))
+    Ok(Cells::Text(cells.iter().map(|cell| text(cell)).collect()))
 }
 
 fn number(cell: &Data) -> Option<f64> {
@@ -190,32 +221,38 @@ mod tests {
         let whole = [Data::Float(500.0), Data::Empty, Data::Int(10)];
         let cells: Vec<&Data> = whole.iter().collect();
         assert_eq!(
-            column("subscriptions", &cells).map(|c| c.dtype().clone()),
-            Ok(DataType::Int64)
+            column(&cells),
+            Ok(Cells::Integer(vec![Some(500), None, Some(10)]))
         );
         let fractional = [Data::Float(1.5), Data::Int(2)];
         let cells: Vec<&Data> = fractional.iter().collect();
-        assert_eq!(
-            column("nav", &cells).map(|c| c.dtype().clone()),
-            Ok(DataType::Float64)
-        );
+        assert_eq!(column(&cells), Ok(Cells::Float(vec![Some(1.5), Some(2.0)])));
     }
 
     #[test]
     fn a_mix_of_numbers_and_text_is_text_with_whole_numbers_unchanged() {
         let mixed = [Data::Float(3.0), Data::String("abc".into())];
         let cells: Vec<&Data> = mixed.iter().collect();
-        let column = column("nav", &cells).ok();
-        let values: Option<Vec<Option<String>>> = column.and_then(|c| {
-            Some(
-                c.str()
-                    .ok()?
-                    .iter()
-                    .map(|v| v.map(str::to_string))
-                    .collect(),
-            )
-        });
-        assert_eq!(values, Some(vec![Some("3".into()), Some("abc".into())]));
+        assert_eq!(
+            column(&cells),
+            Ok(Cells::Text(vec![Some("3".into()), Some("abc".into())]))
+        );
+    }
+
+    #[test]
+    fn an_empty_column_is_text_and_keeps_its_polars_type() -> PolarsResult<()> {
+        let empty = [Data::Empty, Data::Empty];
+        let cells: Vec<&Data> = empty.iter().collect();
+        let cells =
+            column(&cells).map_err(|(_, message)| polars_err!(ComputeError: "{message}"))?;
+        assert_eq!(cells, Cells::Text(vec![None, None]));
+        let polars = polars_column(SheetColumn {
+            name: "note".into(),
+            cells,
+        })?;
+        assert_eq!(polars.dtype(), &DataType::String);
+        assert_eq!(polars.null_count(), 2);
+        Ok(())
     }
 
     #[test]
@@ -223,7 +260,7 @@ mod tests {
         let cells = [Data::Float(1.0), Data::Error(calamine::CellErrorType::Div0)];
         let cells: Vec<&Data> = cells.iter().collect();
         assert_eq!(
-            column("nav", &cells).err(),
+            column(&cells).err(),
             Some((1, "the cell holds the Excel error #DIV/0!".to_string()))
         );
     }

@@ -1,95 +1,166 @@
-//! Writing a frame as a one-sheet workbook with rust_xlsxwriter.
+//! Writing a one-sheet workbook with rust_xlsxwriter: from plain columns
+//! ([`Sheet`]), and from a frame, one column at a time through the same
+//! cell writer, so that both paths write the same cells.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use polars::prelude::*;
 use rust_xlsxwriter::{Format as CellFormat, Workbook, Worksheet, XlsxError as WriteError};
 
+use super::sheet::{Cells, Sheet};
 use crate::{Result, TableError};
 
 /// Excel's last row, counting the header.
 const MAX_ROWS: usize = 1_048_576;
 const DATETIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss.000";
 
+type WriteResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
 /// Writes `frame` as a one-sheet workbook at `path`: a bold header row, then
 /// one row per frame row; missing values and NaN are empty cells.
 pub(crate) fn write(frame: &DataFrame, path: &Path) -> Result<()> {
-    if frame.height() >= MAX_ROWS {
+    write_columns(frame.height(), path, |sheet, formats| {
+        for (index, column) in frame.columns().iter().enumerate() {
+            let cells = cells_of(column)?;
+            write_column(sheet, index, column.name().as_str(), &cells, formats)?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes `sheet` as a one-sheet workbook at `path`, as [`write`] writes a
+/// frame of the same columns.
+pub(crate) fn write_sheet(sheet: &Sheet, path: &Path) -> Result<()> {
+    write_columns(sheet.height, path, |worksheet, formats| {
+        for (index, column) in sheet.columns.iter().enumerate() {
+            write_column(worksheet, index, &column.name, &column.cells, formats)?;
+        }
+        Ok(())
+    })
+}
+
+/// The header's and the datetimes' cell formats.
+struct Formats {
+    bold: CellFormat,
+    date: CellFormat,
+}
+
+fn write_columns(
+    height: usize,
+    path: &Path,
+    fill: impl FnOnce(&mut Worksheet, &Formats) -> WriteResult,
+) -> Result<()> {
+    if height >= MAX_ROWS {
         return Err(TableError::invalid_data(format!(
-            "{} rows do not fit in an xlsx sheet (at most {} below the header)",
-            frame.height(),
+            "{height} rows do not fit in an xlsx sheet (at most {} below the header)",
             MAX_ROWS - 1
         ))
         .with_hint("write the output as .csv or .parquet instead"));
     }
+    let formats = Formats {
+        bold: CellFormat::new().set_bold(),
+        date: CellFormat::new().set_num_format(DATETIME_FORMAT),
+    };
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
-    fill_sheet(sheet, frame).map_err(|error| unwritable(path, &error))?;
+    fill(sheet, &formats).map_err(|error| unwritable(path, &*error))?;
+    // Buffered: `Workbook::save` hands the zip writer the bare file, which
+    // made a one-sheet workbook 98 small `write` calls.
+    let file = File::create(path).map_err(|cause| TableError::io("cannot write", path, &cause))?;
+    let mut out = BufWriter::new(file);
     workbook
-        .save(path)
-        .map_err(|error| unwritable(path, &error))
+        .save_to_writer(&mut out)
+        .map_err(|error| unwritable(path, &error))?;
+    out.flush()
+        .map_err(|cause| TableError::io("cannot write", path, &cause))
 }
 
 fn unwritable(path: &Path, error: &dyn std::fmt::Display) -> TableError {
     TableError::io_message(format!("cannot write `{}`", path.display())).caused_by(error)
 }
 
-fn fill_sheet(
+/// A frame's column as the cells the workbook gets: datetimes, booleans,
+/// every numeric type as floats (Excel has no other), anything else as text.
+fn cells_of(column: &Column) -> PolarsResult<Cells> {
+    let series = column.as_materialized_series();
+    Ok(match series.dtype() {
+        DataType::Datetime(_, _) => {
+            let micros = series.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?;
+            Cells::Datetime(micros.to_physical_repr().i64()?.iter().collect())
+        }
+        DataType::Boolean => Cells::Boolean(series.bool()?.iter().collect()),
+        dtype if dtype.is_primitive_numeric() => {
+            Cells::Float(series.cast(&DataType::Float64)?.f64()?.iter().collect())
+        }
+        _ => {
+            let texts = series.cast(&DataType::String)?;
+            Cells::Text(
+                texts
+                    .str()?
+                    .iter()
+                    .map(|text| text.map(str::to_string))
+                    .collect(),
+            )
+        }
+    })
+}
+
+fn write_column(
     sheet: &mut Worksheet,
-    frame: &DataFrame,
-) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let bold = CellFormat::new().set_bold();
-    let date = CellFormat::new().set_num_format(DATETIME_FORMAT);
-    for (index, column) in frame.columns().iter().enumerate() {
-        let col = u16::try_from(index)?;
-        sheet.write_string_with_format(0, col, column.name().as_str(), &bold)?;
-        write_cells(sheet, col, column, &date)?;
+    index: usize,
+    name: &str,
+    cells: &Cells,
+    formats: &Formats,
+) -> WriteResult {
+    let col = u16::try_from(index)?;
+    sheet.write_string_with_format(0, col, name, &formats.bold)?;
+    match cells {
+        Cells::Datetime(micros) => {
+            for (row, value) in present(micros) {
+                sheet.write_number_with_format(
+                    row_of(row)?,
+                    col,
+                    excel_serial(*value),
+                    &formats.date,
+                )?;
+            }
+        }
+        Cells::Boolean(flags) => {
+            for (row, value) in present(flags) {
+                sheet.write_boolean(row_of(row)?, col, *value)?;
+            }
+        }
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "the reader keeps only integers an f64 holds exactly"
+        )]
+        Cells::Integer(numbers) => {
+            for (row, value) in present(numbers) {
+                sheet.write_number(row_of(row)?, col, *value as f64)?;
+            }
+        }
+        Cells::Float(numbers) => {
+            for (row, value) in present(numbers).filter(|(_, value)| value.is_finite()) {
+                sheet.write_number(row_of(row)?, col, *value)?;
+            }
+        }
+        Cells::Text(texts) => {
+            for (row, value) in present(texts) {
+                sheet.write_string(row_of(row)?, col, value)?;
+            }
+        }
     }
     Ok(())
 }
 
-fn write_cells(
-    sheet: &mut Worksheet,
-    col: u16,
-    column: &Column,
-    date: &CellFormat,
-) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let series = column.as_materialized_series();
-    match series.dtype() {
-        DataType::Datetime(_, _) => {
-            let micros = series.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?;
-            let micros = micros.to_physical_repr();
-            for (row, value) in micros.i64()?.iter().enumerate() {
-                if let Some(value) = value {
-                    sheet.write_number_with_format(row_of(row)?, col, excel_serial(value), date)?;
-                }
-            }
-        }
-        DataType::Boolean => {
-            for (row, value) in series.bool()?.iter().enumerate() {
-                if let Some(value) = value {
-                    sheet.write_boolean(row_of(row)?, col, value)?;
-                }
-            }
-        }
-        dtype if dtype.is_primitive_numeric() => {
-            let numbers = series.cast(&DataType::Float64)?;
-            for (row, value) in numbers.f64()?.iter().enumerate() {
-                if let Some(value) = value.filter(|value| value.is_finite()) {
-                    sheet.write_number(row_of(row)?, col, value)?;
-                }
-            }
-        }
-        _ => {
-            let texts = series.cast(&DataType::String)?;
-            for (row, value) in texts.str()?.iter().enumerate() {
-                if let Some(value) = value {
-                    sheet.write_string(row_of(row)?, col, value)?;
-                }
-            }
-        }
-    }
-    Ok(())
+/// The non-empty cells with their 0-based row.
+fn present<T>(cells: &[Option<T>]) -> impl Iterator<Item = (usize, &T)> {
+    cells
+        .iter()
+        .enumerate()
+        .filter_map(|(row, cell)| cell.as_ref().map(|cell| (row, cell)))
 }
 
 fn row_of(index: usize) -> std::result::Result<u32, WriteError> {
