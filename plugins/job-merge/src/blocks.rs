@@ -196,3 +196,45 @@ impl<T> InOrder<T> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use table_io::append::Records;
+
+    /// The records `Records` reads from `bytes`, with their line ends.
+    fn records(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut records = Records::new(bytes);
+        let mut found = Vec::new();
+        while let Ok(Some((record, end))) = records.next_record() {
+            found.push([record.bytes(), end].concat());
+        }
+        found
+    }
+
+    #[test]
+    fn blocks_end_where_records_end_even_inside_quoted_line_breaks() -> std::io::Result<()> {
+        let mut file = Vec::new();
+        let mut row = 0;
+        while file.len() < 3 * BLOCK + BLOCK / 2 {
+            let line = match row % 3 {
+                0 => format!("LU{row},\"two\nlines, {row}\"\r\n"),
+                1 => format!("LU{row},\"say \"\"{row}\"\"\"\n"),
+                _ => format!("LU{row},{row}.5\n"),
+            };
+            file.extend_from_slice(line.as_bytes());
+            row += 1;
+        }
+        file.extend_from_slice(b"last,\"no\nline end\"");
+        let (mut reader, mut input) = (BlockReader::default(), &file[..]);
+        let mut blocks = Vec::new();
+        while let Some(block) = reader.next_block(&mut input)? {
+            blocks.push(block);
+        }
+        assert!(blocks.len() >= 3);
+        assert_eq!(blocks.concat(), file);
+        let per_block: Vec<Vec<u8>> = blocks.iter().flat_map(|block| records(block)).collect();
+        assert_eq!(per_block, records(&file));
+        Ok(())
+    }
+}
