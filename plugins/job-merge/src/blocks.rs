@@ -4,18 +4,18 @@
 //! cores while one thread reads and writes the files.
 //!
 //! Owns the threads and the order only; what a block turns into is the
-//! caller's. A block is a run of records, each ending in `\n` (line ends
-//! are normalised; quoted line breaks stay as they are), read again by
-//! [`Records`].
+//! caller's. A block is a run of whole records as the file holds them
+//! (line ends as they are, the last record of the file with or without
+//! one), cut where [`Records`] would end a record, and read again by it.
+//!
+//! [`Records`]: table_io::append::Records
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc::{Receiver, TryRecvError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use table_io::append::Records;
-
-/// Bytes of records per block.
+/// Bytes of records per block (at least).
 const BLOCK: usize = 1 << 20;
 /// Threads that work on blocks.
 const WORKERS: usize = 2;
@@ -32,18 +32,17 @@ pub enum Ended<E> {
     Failed(E),
 }
 
-/// Reads the rest of `records` in blocks, runs `work` (with per-thread state
-/// from `init`) on each on the worker threads, and hands the results to
-/// `take` in file order.
-pub fn run<R, S, T, E>(
-    records: &mut Records<R>,
+/// Reads the rest of `input` (positioned at a record's start) in blocks of
+/// whole records, runs `work` (with per-thread state from `init`) on each
+/// on the worker threads, and hands the results to `take` in file order.
+pub fn run<S, T, E>(
+    input: &mut impl Read,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
     mut take: impl FnMut(T) -> Result<(), E>,
     read_error: impl Fn(std::io::Error) -> E,
 ) -> Ended<E>
 where
-    R: Read,
     T: Send,
 {
     std::thread::scope(|scope| {
@@ -65,30 +64,20 @@ where
         drop(results);
         let mut order = InOrder::default();
         let mut sent = 0;
-        let mut block = Vec::with_capacity(BLOCK + BLOCK / 8);
+        let mut reader = BlockReader::default();
         loop {
-            match records.next_record() {
-                Ok(Some((record, _))) => {
-                    block.extend_from_slice(record.bytes());
-                    block.push(b'\n');
-                    if block.len() < BLOCK {
-                        continue;
-                    }
-                }
+            let block = match reader.next_block(input) {
+                Ok(Some(block)) => block,
                 Ok(None) => break,
                 Err(cause) => return Ended::Failed(read_error(cause)),
-            }
-            let full = std::mem::replace(&mut block, Vec::with_capacity(BLOCK + BLOCK / 8));
-            if jobs.send((sent, full)).is_err() {
+            };
+            if jobs.send((sent, block)).is_err() {
                 return Ended::Refused;
             }
             sent += 1;
             if let Some(ended) = order.drain(&done, &mut take, false) {
                 return ended;
             }
-        }
-        if !block.is_empty() && jobs.send((sent, block)).is_ok() {
-            sent += 1;
         }
         drop(jobs);
         while order.next < sent {
@@ -98,6 +87,60 @@ where
         }
         Ended::Done
     })
+}
+
+/// Cuts a file into blocks of whole records, reading it in large pieces
+/// and carrying a record cut in two over to the next block.
+#[derive(Default)]
+struct BlockReader {
+    /// The start of the next block: the part of a record the last read cut.
+    carried: Vec<u8>,
+    at_end: bool,
+}
+
+impl BlockReader {
+    /// The next block: at least [`BLOCK`] bytes of whole records, or the
+    /// rest of the file; `None` at its end.
+    fn next_block(&mut self, input: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
+        let mut block = Vec::with_capacity(BLOCK + BLOCK / 8 + self.carried.len());
+        block.append(&mut self.carried);
+        loop {
+            if self.at_end {
+                return Ok((!block.is_empty()).then_some(block));
+            }
+            let wanted = BLOCK.saturating_sub(block.len()).max(BLOCK / 8);
+            let read = input.by_ref().take(wanted as u64).read_to_end(&mut block)?;
+            self.at_end = read == 0;
+            if block.len() < BLOCK && !self.at_end {
+                continue;
+            }
+            if let Some(end) = last_record_end(&block) {
+                self.carried.extend_from_slice(&block[end..]);
+                block.truncate(end);
+                return Ok(Some(block));
+            }
+        }
+    }
+}
+
+/// Where the last record of `block` that ends in a line break ends (after
+/// the `\n`), line breaks inside quotes not counting, as
+/// [`Records`](table_io::append::Records) reads them; `None` when there is none.
+fn last_record_end(block: &[u8]) -> Option<usize> {
+    if memchr::memchr(b'"', block).is_none() {
+        return memchr::memrchr(b'\n', block).map(|at| at + 1);
+    }
+    let (mut quoted, mut last, mut at) = (false, None, 0);
+    while let Some(found) = memchr::memchr2(b'\n', b'"', &block[at..]) {
+        let position = at + found;
+        if block[position] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            last = Some(position + 1);
+        }
+        at = position + 1;
+    }
+    last
 }
 
 fn next_job(queue: &Mutex<Receiver<(usize, Vec<u8>)>>) -> Option<(usize, Vec<u8>)> {
@@ -151,5 +194,47 @@ impl<T> InOrder<T> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use table_io::append::Records;
+
+    /// The records `Records` reads from `bytes`, with their line ends.
+    fn records(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut records = Records::new(bytes);
+        let mut found = Vec::new();
+        while let Ok(Some((record, end))) = records.next_record() {
+            found.push([record.bytes(), end].concat());
+        }
+        found
+    }
+
+    #[test]
+    fn blocks_end_where_records_end_even_inside_quoted_line_breaks() -> std::io::Result<()> {
+        let mut file = Vec::new();
+        let mut row = 0;
+        while file.len() < 3 * BLOCK + BLOCK / 2 {
+            let line = match row % 3 {
+                0 => format!("LU{row},\"two\nlines, {row}\"\r\n"),
+                1 => format!("LU{row},\"say \"\"{row}\"\"\"\n"),
+                _ => format!("LU{row},{row}.5\n"),
+            };
+            file.extend_from_slice(line.as_bytes());
+            row += 1;
+        }
+        file.extend_from_slice(b"last,\"no\nline end\"");
+        let (mut reader, mut input) = (BlockReader::default(), &file[..]);
+        let mut blocks = Vec::new();
+        while let Some(block) = reader.next_block(&mut input)? {
+            blocks.push(block);
+        }
+        assert!(blocks.len() >= 3);
+        assert_eq!(blocks.concat(), file);
+        let per_block: Vec<Vec<u8>> = blocks.iter().flat_map(|block| records(block)).collect();
+        assert_eq!(per_block, records(&file));
+        Ok(())
     }
 }

@@ -86,15 +86,62 @@ pub fn write_str(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Writers of numbers and timestamps, kept across fields.
+/// Reads and writes values field by field, keeping its number buffers and
+/// the last timestamp it read and wrote: files stamped by job-timestamp
+/// hold the same instant on every row, parsed and formatted once.
 #[derive(Default)]
-pub struct Formatter {
+pub struct Transcoder {
     integer: itoa::Buffer,
     float: zmij::Buffer,
-    timestamp: String,
+    /// The last timestamp text read and its instant.
+    read_text: Vec<u8>,
+    read_micros: i64,
+    /// The last instant written and its text (empty before the first).
+    written_micros: i64,
+    written_text: String,
 }
 
-impl Formatter {
+impl Transcoder {
+    /// `field` read as a value of type `column`, as [`read`] does.
+    pub fn read<'a>(&mut self, field: Field<'a>, column: ColumnType) -> Option<Value<'a>> {
+        if column != ColumnType::Timestamp || field.is_missing() {
+            return read(field, column);
+        }
+        if self.read_text.is_empty() || field.text != self.read_text {
+            let Value::Timestamp(micros) = read(field, column)? else {
+                return None;
+            };
+            self.read_text.clear();
+            self.read_text.extend_from_slice(field.text);
+            self.read_micros = micros;
+        }
+        Some(Value::Timestamp(self.read_micros))
+    }
+
+    /// Writes `field`, a value of type `column`, as polars' CSV writer
+    /// does; `false` when it does not fit the type. A value already in the
+    /// form polars writes (unquoted text, an integer in canonical decimal, a
+    /// float in its shortest form) is copied as it stands.
+    pub fn transcode(&mut self, field: Field<'_>, column: ColumnType, out: &mut Vec<u8>) -> bool {
+        let as_written = match column {
+            ColumnType::Text => !field.quoted(),
+            ColumnType::Integer => is_canonical_integer(field.raw),
+            ColumnType::Float => is_shortest_float(field.raw),
+            ColumnType::Timestamp => false,
+        };
+        if as_written {
+            out.extend_from_slice(field.raw);
+            return true;
+        }
+        match self.read(field, column) {
+            Some(value) => {
+                self.write(&value, out);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Writes `value` as polars' CSV writer does: missing as nothing,
     /// integers in decimal, floats in their shortest round-trip form (the
     /// same formatter polars uses), timestamps as table-io writes them.
@@ -110,15 +157,65 @@ impl Formatter {
 
     /// Writes microseconds since the epoch as RFC 3339 UTC text.
     pub fn write_timestamp(&mut self, micros: i64, out: &mut Vec<u8>) {
-        self.timestamp.clear();
-        table_io::format_micros(micros, &mut self.timestamp);
-        out.extend_from_slice(self.timestamp.as_bytes());
+        if self.written_text.is_empty() || micros != self.written_micros {
+            self.written_text.clear();
+            table_io::format_micros(micros, &mut self.written_text);
+            self.written_micros = micros;
+        }
+        out.extend_from_slice(self.written_text.as_bytes());
     }
 
     /// The decimal text of `value`.
     pub fn integer(&mut self, value: i64) -> &[u8] {
         self.integer.format(value).as_bytes()
     }
+}
+
+/// Whether `bytes` are an integer as itoa writes it: no leading zero, no
+/// `-0`, and short enough (18 digits) to fit an `i64` without checking.
+fn is_canonical_integer(bytes: &[u8]) -> bool {
+    let (negative, digits) = match bytes {
+        [b'-', digits @ ..] => (true, digits),
+        digits => (false, digits),
+    };
+    let leading_zero = digits.len() > 1 && digits[0] == b'0';
+    let minus_zero = negative && digits == b"0";
+    (1..=18).contains(&digits.len())
+        && digits.iter().all(u8::is_ascii_digit)
+        && !leading_zero
+        && !minus_zero
+}
+
+/// Whether `bytes` are a float exactly as zmij (polars' float writer)
+/// writes the value they read as: plain decimal notation with a point, no
+/// leading zero, no trailing zero but the one of `5.0`, the first digit
+/// within zmij's fixed-notation range (10^-5 to 10^15), and at most 15
+/// significant digits. A decimal of at most 15 digits is the only one of
+/// that length that rounds to its double (doubles are closer together than
+/// such decimals), so it is the shortest round-trip form zmij writes.
+fn is_shortest_float(bytes: &[u8]) -> bool {
+    const MAX_DIGITS: usize = 15;
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let Some(point) = digits.iter().position(|&byte| byte == b'.') else {
+        return false;
+    };
+    let (whole, fraction) = (&digits[..point], &digits[point + 1..]);
+    let decimal = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+    if !decimal(whole) || !decimal(fraction) || (whole.len() > 1 && whole[0] == b'0') {
+        return false;
+    }
+    if fraction == b"0" {
+        let significant = whole.len() - whole.iter().rev().take_while(|&&d| d == b'0').count();
+        return whole.len() <= MAX_DIGITS + 1 && significant <= MAX_DIGITS;
+    }
+    if fraction.last() == Some(&b'0') {
+        return false;
+    }
+    if whole == b"0" {
+        let zeros = fraction.iter().take_while(|&&d| d == b'0').count();
+        return zeros < 5 && fraction.len() - zeros <= MAX_DIGITS;
+    }
+    whole.len() + fraction.len() <= MAX_DIGITS
 }
 
 /// The fields of a record the fast path can read: UTF-8, not blank, plain
@@ -128,7 +225,21 @@ pub fn plain_record<'a>(
     record: &'a [u8],
     width: usize,
 ) -> Option<Fields<'a>> {
-    if record.is_empty() || std::str::from_utf8(record).is_err() {
+    if std::str::from_utf8(record).is_err() {
+        return None;
+    }
+    plain_fields(reader, record, width)
+}
+
+/// [`plain_record`] for a record already known to be UTF-8 (a block of
+/// records is checked at once: a record ends at a line break, which no
+/// character's bytes hold, so the block is UTF-8 if each record is).
+pub fn plain_fields<'a>(
+    reader: &'a mut FieldReader,
+    record: &'a [u8],
+    width: usize,
+) -> Option<Fields<'a>> {
+    if record.is_empty() {
         return None;
     }
     reader.read(record).filter(|fields| fields.len() == width)
@@ -185,17 +296,181 @@ mod tests {
         assert_eq!(read_as("inf", ColumnType::Float), None);
         assert_eq!(read_as("", ColumnType::Float), Some("Missing".into()));
         assert_eq!(read_as("x", ColumnType::Timestamp), None);
-        let mut formatter = Formatter::default();
+        let mut transcoder = Transcoder::default();
         let mut out = Vec::new();
         for text in ["5", "1000000.5000", "1e-7", "-0.0"] {
             with_field(text, |field| {
                 if let Some(value) = read(field, ColumnType::Float) {
-                    formatter.write(&value, &mut out);
+                    transcoder.write(&value, &mut out);
                 }
             });
             out.push(b'|');
         }
         assert_eq!(String::from_utf8_lossy(&out), "5.0|1000000.5|1e-7|-0.0|");
+    }
+
+    /// What `transcode` writes for `text` in a column of type `column`, or
+    /// `None` when it does not fit.
+    fn transcoded(transcoder: &mut Transcoder, text: &str, column: ColumnType) -> Option<String> {
+        with_field(text, |field| {
+            let mut out = Vec::new();
+            transcoder
+                .transcode(field, column, &mut out)
+                .then(|| String::from_utf8_lossy(&out).into_owned())
+        })
+    }
+
+    /// What parsing `text` and writing the value gives, as before any copy.
+    fn rendered(text: &str, column: ColumnType) -> Option<String> {
+        with_field(text, |field| {
+            let mut out = Vec::new();
+            let value = read(field, column)?;
+            Transcoder::default().write(&value, &mut out);
+            Some(String::from_utf8_lossy(&out).into_owned())
+        })
+    }
+
+    #[test]
+    fn values_copied_as_they_stand_are_what_parsing_and_writing_gives() {
+        let floats = [
+            "6959946.088",
+            "6959946.0880",
+            "5.0",
+            "5.00",
+            "0.0",
+            "-0.0",
+            "00.5",
+            "0.00001",
+            "0.000001",
+            "1e-7",
+            "1.5e3",
+            "123456789012345.0",
+            "1234567890123456.0",
+            "12345678901234567.0",
+            "1000000000000000.0",
+            "10000000000000000.0",
+            "12345678901234.5",
+            "1234567890123.45",
+            "0.123456789012345",
+            "0.1234567890123456",
+            "-0.8368125729961472",
+            "0.5592605420188425",
+            "9007199254740993.0",
+            "5.",
+            ".5",
+            "+1.5",
+            "-7",
+        ];
+        let integers = [
+            "0",
+            "-0",
+            "007",
+            "42",
+            "-42",
+            "123456789012345678",
+            "9223372036854775807",
+            "+1",
+        ];
+        let texts = ["LU0001", "\"LU,1\"", "\"plain\"", "\"q\"\"q\""];
+        let timestamps = [
+            "2026-11-22T08:00:00.000000Z",
+            "2026-11-22T08:00:00Z",
+            "2026-11-22T08:00:00.000000Z",
+            "2026-11-22T07:00:00.5+01:00",
+        ];
+        let mut transcoder = Transcoder::default();
+        for (column, texts) in [
+            (ColumnType::Float, &floats[..]),
+            (ColumnType::Integer, &integers[..]),
+            (ColumnType::Text, &texts[..]),
+            (ColumnType::Timestamp, &timestamps[..]),
+        ] {
+            for text in texts {
+                let expected = rendered(text, column);
+                assert_eq!(
+                    transcoded(&mut transcoder, text, column),
+                    expected,
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn floats_of_at_most_15_digits_are_copied_only_in_the_form_zmij_writes() {
+        // Every decimal of one to three digits before and after the point
+        // (and with up to 15 digits), each digit 0, 1, 5 or 9, both signs:
+        // wherever the text is copied it must be zmij's text of its value.
+        let digits = ["0", "1", "5", "9"];
+        let mut parts = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = parts
+                .iter()
+                .flat_map(|part| digits.iter().map(move |d| format!("{part}{d}")))
+                .collect();
+            parts.extend(longer);
+        }
+        parts.retain(|part| !part.is_empty());
+        let padding = [
+            "",
+            "000",
+            "0000",
+            "00000",
+            "999999999999",
+            "9999999999999",
+            "0000000000000",
+        ];
+        let (mut copied, mut buffer) = (0, zmij::Buffer::new());
+        for sign in ["", "-"] {
+            for whole in &parts {
+                for pad in padding {
+                    for fraction in &parts {
+                        for text in [
+                            format!("{sign}{whole}{pad}.{fraction}"),
+                            format!("{sign}{whole}.{pad}{fraction}"),
+                        ] {
+                            if !is_shortest_float(text.as_bytes()) {
+                                continue;
+                            }
+                            copied += 1;
+                            let value = infer::float(text.as_bytes());
+                            let written = value.map(|value| buffer.format(value).to_string());
+                            assert_eq!(written.as_deref(), Some(text.as_str()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(copied > 50_000, "only {copied} texts were copied");
+    }
+
+    #[test]
+    fn repeated_timestamps_are_read_and_written_once_and_alike() {
+        let mut transcoder = Transcoder::default();
+        let mut out = Vec::new();
+        for text in [
+            "2026-11-22T08:00:00.000000Z",
+            "2026-11-22T08:00:00.000000Z",
+            "2026-11-22T09:00:00Z",
+            "2026-11-22T09:00:00Z",
+            "",
+            "2026-11-22T08:00:00.000000Z",
+        ] {
+            with_field(text, |field| {
+                assert!(transcoder.transcode(field, ColumnType::Timestamp, &mut out));
+            });
+            out.push(b'|');
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "2026-11-22T08:00:00.000000Z|2026-11-22T08:00:00.000000Z|\
+             2026-11-22T09:00:00.000000Z|2026-11-22T09:00:00.000000Z||\
+             2026-11-22T08:00:00.000000Z|"
+        );
+        let not_a_time = with_field("2026-13-01T00:00:00Z", |field| {
+            transcoder.transcode(field, ColumnType::Timestamp, &mut out)
+        });
+        assert!(!not_a_time);
     }
 
     #[test]

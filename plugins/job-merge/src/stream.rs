@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use table_io::append::{AppendOutcome, Records};
@@ -22,7 +22,7 @@ use table_io::{Format, Input, Output, Repeated, Result, TableError};
 use crate::blocks::{self, Ended};
 use table_io::fields::{Field, FieldReader, Fields};
 
-use crate::cell::{self, ColumnType, Formatter, Value, plain_record};
+use crate::cell::{self, ColumnType, Transcoder, Value, plain_fields, plain_record};
 use crate::fill::Fill;
 use crate::layout::Layout;
 use crate::merge::repeated_key_error;
@@ -75,11 +75,11 @@ pub fn merge(request: &Request<'_>, output: &Output) -> Result<AppendOutcome> {
 fn key<'a>(
     field: Field<'a>,
     key_type: ColumnType,
-    formatter: &'a mut Formatter,
+    transcoder: &'a mut Transcoder,
 ) -> Option<Option<&'a [u8]>> {
     match cell::read(field, key_type)? {
         Value::Missing => Some(None),
-        Value::Integer(x) => Some(Some(formatter.integer(x))),
+        Value::Integer(x) => Some(Some(transcoder.integer(x))),
         _ => Some(Some(field.text)),
     }
 }
@@ -98,17 +98,14 @@ fn load_right(
     let size = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
     let rows = usize::try_from(size).unwrap_or(0) / schema.bytes_per_record + 1;
     let mut index = RightIndex::with_capacity(rows, schema.bytes_per_record);
-    let mut records = Records::open(path)?;
-    if let Err(Stop::Read(error)) = records.next_record().map_err(read_error) {
-        return Err(error);
-    }
+    let mut records = after_header(path)?;
     let (mut missing_keys, mut repeated) = (0, HashSet::new());
     let ended = blocks::run(
         &mut records,
         || {
             (
-                Formatter::default(),
-                Formatter::default(),
+                Transcoder::default(),
+                Transcoder::default(),
                 FieldReader::default(),
             )
         },
@@ -141,6 +138,20 @@ fn load_right(
     }
     let first = first_repeated(path, schema, layout, &repeated)?;
     Err(repeated_key_error(path, request.on, &first))
+}
+
+/// The CSV file at `path`, read up to its first record (past the header).
+fn after_header(path: &Path) -> Result<File> {
+    let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
+    let mut records = Records::open(path)?;
+    let header_length = match records.next_record().map_err(read_error)? {
+        Some((header, line_end)) => header.bytes().len() + line_end.len(),
+        None => 0,
+    };
+    let mut file = records.into_inner();
+    let offset = u64::try_from(header_length).unwrap_or(u64::MAX);
+    file.seek(SeekFrom::Start(offset)).map_err(read_error)?;
+    Ok(file)
 }
 
 /// Why storing the right table's rows stopped.
@@ -178,17 +189,18 @@ impl RightBlock {
 /// A block of right records read and written (see `blocks`), or `None`
 /// when a record is not one the fast path reads.
 fn right_block(
-    (formatter, key_text, reader): &mut (Formatter, Formatter, FieldReader),
+    (transcoder, key_text, reader): &mut (Transcoder, Transcoder, FieldReader),
     block: &[u8],
     schema: &CsvSchema,
     layout: &Layout,
 ) -> Option<RightBlock> {
+    std::str::from_utf8(block).ok()?;
     let mut out = RightBlock::default();
     let mut rest = Vec::new();
     let mut records = Records::new(block);
     while let Some((record, _)) = records.next_record().ok()? {
-        let fields = plain_record(reader, record.bytes(), schema.names.len())?;
-        if !right_text(&fields, schema, layout, formatter, &mut rest) {
+        let fields = plain_fields(reader, record.bytes(), schema.names.len())?;
+        if !right_text(&fields, schema, layout, transcoder, &mut rest) {
             return None;
         }
         let key_len = match key(fields.get(layout.right_key)?, layout.key_type, key_text)? {
@@ -215,14 +227,14 @@ fn right_text(
     fields: &Fields<'_>,
     schema: &CsvSchema,
     layout: &Layout,
-    formatter: &mut Formatter,
+    transcoder: &mut Transcoder,
     rest: &mut Vec<u8>,
 ) -> bool {
     rest.clear();
     if let Some((_, column)) = layout.earliest {
         match fields
             .get(column)
-            .and_then(|f| cell::read(f, ColumnType::Timestamp))
+            .and_then(|f| transcoder.read(f, ColumnType::Timestamp))
         {
             Some(Value::Timestamp(micros)) => rest.extend_from_slice(&micros.to_le_bytes()),
             Some(_) => rest.extend_from_slice(&i64::MIN.to_le_bytes()),
@@ -233,13 +245,13 @@ fn right_text(
         if slot > 0 {
             rest.push(b',');
         }
-        let value = fields
-            .get(column)
-            .and_then(|f| cell::read(f, schema.types[column]));
-        match (value, fill) {
-            (None, _) => return false,
-            (Some(Value::Missing), Some(fill)) => rest.extend_from_slice(fill),
-            (Some(value), _) => formatter.write(&value, rest),
+        let Some(field) = fields.get(column) else {
+            return false;
+        };
+        match fill {
+            Some(fill) if field.is_missing() => rest.extend_from_slice(fill),
+            _ if transcoder.transcode(field, schema.types[column], rest) => {}
+            _ => return false,
         }
     }
     true
@@ -256,7 +268,7 @@ fn first_repeated(
     let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
     let mut records = Records::open(path)?;
     records.next_record().map_err(read_error)?;
-    let (mut reader, mut key_text) = (FieldReader::default(), Formatter::default());
+    let (mut reader, mut key_text) = (FieldReader::default(), Transcoder::default());
     let mut found: HashMap<Vec<u8>, (usize, Vec<usize>)> = HashMap::new();
     let mut row = 1;
     while let Some((record, _)) = records.next_record().map_err(read_error)? {
@@ -291,8 +303,7 @@ fn stream_left(
     output: &Output,
 ) -> Result<AppendOutcome> {
     let read_error = |cause: std::io::Error| TableError::io("cannot read", path, &cause);
-    let mut records = Records::open(path)?;
-    records.next_record().map_err(read_error)?;
+    let mut records = after_header(path)?;
     let write_error = |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
     // A record the fast path cannot read must leave no output behind, which
     // only an error out of `write_with` does; the flag turns it back.
@@ -333,11 +344,10 @@ struct Joiner<'a> {
     layout: &'a Layout,
     index: &'a RightIndex,
     unmatched: Vec<u8>,
-    formatter: Formatter,
-    key_text: Formatter,
+    transcoder: Transcoder,
+    key_text: Transcoder,
     /// The row after the last match: where the next match is tried first.
     next_row: usize,
-    line: Vec<u8>,
 }
 
 impl<'a> Joiner<'a> {
@@ -347,32 +357,30 @@ impl<'a> Joiner<'a> {
             layout,
             index,
             unmatched: layout.unmatched(),
-            formatter: Formatter::default(),
-            key_text: Formatter::default(),
+            transcoder: Transcoder::default(),
+            key_text: Transcoder::default(),
             next_row: 0,
-            line: Vec::new(),
         }
     }
 
     /// The output lines of a block of left records (see `blocks`), or
     /// `None` when a record is not one the fast path reads.
     fn block(&mut self, reader: &mut FieldReader, block: &[u8]) -> Option<Vec<u8>> {
+        std::str::from_utf8(block).ok()?;
         let mut records = Records::new(block);
         let mut out = Vec::with_capacity(block.len() + block.len() / 4);
         while let Some((record, _)) = records.next_record().ok()? {
-            let fields = plain_record(reader, record.bytes(), self.schema.names.len())?;
-            if !self.row(&fields) {
+            let fields = plain_fields(reader, record.bytes(), self.schema.names.len())?;
+            if !self.row(&fields, &mut out) {
                 return None;
             }
-            out.extend_from_slice(&self.line);
         }
         Some(out)
     }
 
-    /// Writes the output line of `fields` into `self.line`; `false` when a
-    /// value does not fit its column's type.
-    fn row(&mut self, fields: &Fields<'_>) -> bool {
-        self.line.clear();
+    /// Writes the output line of `fields` onto `line`; `false` when a value
+    /// does not fit its column's type.
+    fn row(&mut self, fields: &Fields<'_>, line: &mut Vec<u8>) -> bool {
         let layout = self.layout;
         let key = fields
             .get(layout.left_key)
@@ -390,25 +398,28 @@ impl<'a> Joiner<'a> {
             (Some(_), None) => (None, &self.unmatched[..]),
             (None, rest) => (None, rest.unwrap_or(&self.unmatched)),
         };
+        let earliest = layout.earliest.map(|(left, _)| left);
         for (column, field) in fields.iter().enumerate() {
             if column > 0 {
-                self.line.push(b',');
+                line.push(b',');
             }
-            let Some(value) = cell::read(field, self.schema.types[column]) else {
+            let column_type = self.schema.types[column];
+            if Some(column) != earliest {
+                if !self.transcoder.transcode(field, column_type, line) {
+                    return false;
+                }
+                continue;
+            }
+            let Some(value) = self.transcoder.read(field, column_type) else {
                 return false;
             };
-            match (value, layout.earliest) {
-                (value, Some((earliest, _))) if earliest == column => {
-                    write_earlier(&mut self.formatter, &mut self.line, &value, right_micros);
-                }
-                (value, _) => self.formatter.write(&value, &mut self.line),
-            }
+            write_earlier(&mut self.transcoder, line, &value, right_micros);
         }
         if !layout.right_columns.is_empty() {
-            self.line.push(b',');
-            self.line.extend_from_slice(right_text);
+            line.push(b',');
+            line.extend_from_slice(right_text);
         }
-        self.line.push(b'\n');
+        line.push(b'\n');
         true
     }
 }
@@ -416,7 +427,7 @@ impl<'a> Joiner<'a> {
 /// Writes the earlier of the left value and the right one; either missing
 /// yields the other.
 fn write_earlier(
-    formatter: &mut Formatter,
+    transcoder: &mut Transcoder,
     line: &mut Vec<u8>,
     left: &Value<'_>,
     right: Option<i64>,
@@ -430,7 +441,7 @@ fn write_earlier(
         (one, other) => one.or(other),
     };
     if let Some(micros) = earlier {
-        formatter.write_timestamp(micros, line);
+        transcoder.write_timestamp(micros, line);
     }
 }
 
