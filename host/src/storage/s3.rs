@@ -433,20 +433,27 @@ fn scrub(text: &str) -> String {
 /// What to check, from the words of the failure.
 fn hint(bucket: &str, detail: &str) -> String {
     let any = |words: &[&str]| words.iter().any(|word| detail.contains(word));
+    // a status code as a word of its own: the URL in the detail names the
+    // bucket, and `flow-4012` holds no 401
+    let status = |codes: &[&str]| {
+        detail
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| codes.contains(&word))
+    };
     if any(&["nosuchbucket", "bucket does not exist", "bucket not found"]) {
         format!(
             "check that bucket `{bucket}` exists on the server AWS_ENDPOINT_URL names, and its name in flow.yaml"
         )
-    } else if any(&[
-        "403",
-        "401",
-        "forbidden",
-        "signaturedoesnotmatch",
-        "invalidaccesskeyid",
-        "accessdenied",
-        "unauthenticated",
-        "permission",
-    ]) {
+    } else if status(&["401", "403"])
+        || any(&[
+            "forbidden",
+            "signaturedoesnotmatch",
+            "invalidaccesskeyid",
+            "accessdenied",
+            "unauthenticated",
+            "permission",
+        ])
+    {
         "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile in ~/.aws/credentials): the server refused them".into()
     } else if any(&[
         "connect",
@@ -458,7 +465,7 @@ fn hint(bucket: &str, detail: &str) -> String {
         "check AWS_ENDPOINT_URL and that the server answers there".into()
     } else if any(&["500 internal", "502 bad", "503 service", "504 gateway"]) {
         "the server failed the request (a 5xx answer): check its health and its log; the item is tried again on the next pass".into()
-    } else if any(&["404", "not found"]) {
+    } else if status(&["404"]) || any(&["not found"]) {
         format!("check that the object exists in bucket `{bucket}`")
     } else {
         format!("check AWS_ENDPOINT_URL, AWS_REGION, the keys and that bucket `{bucket}` exists")
@@ -473,6 +480,14 @@ mod tests {
     fn hints_name_what_to_check() {
         assert!(hint("b", "404 not found: nosuchbucket").contains("exists on the server"));
         assert!(hint("b", "status 403 forbidden").contains("AWS_SECRET_ACCESS_KEY"));
+        assert!(hint("b", "http status: 401").contains("AWS_SECRET_ACCESS_KEY"));
+        let refused = "error performing put http://127.0.0.1:9/flow-out-4012-6/a.csv in 647.7ms: \
+             tcp connect error: connection refused (os error 111)";
+        assert!(
+            hint("flow-out-4012-6", refused)
+                .contains("AWS_ENDPOINT_URL and that the server answers"),
+            "a code inside the bucket's name is no status"
+        );
         assert!(
             hint("b", "error sending request: connection refused").contains("AWS_ENDPOINT_URL")
         );
