@@ -1,7 +1,8 @@
 //! Whole records of a CSV file handed out in blocks to two worker threads,
 //! their results taken back in file order: the streaming merge's per-value
 //! work (parsing and writing numbers and timestamps) then runs on both
-//! cores while one thread reads and writes the files.
+//! cores while one thread reads and writes the files. A file that fits in
+//! one read is worked on the calling thread, with no thread started.
 //!
 //! Owns the threads and the order only; what a block turns into is the
 //! caller's. A block is a run of whole records as the file holds them
@@ -45,6 +46,17 @@ pub fn run<S, T, E>(
 where
     T: Send,
 {
+    let mut reader = BlockReader::default();
+    let first = match reader.next_block(input) {
+        Ok(Some(block)) => block,
+        Ok(None) => return Ended::Done,
+        Err(cause) => return Ended::Failed(read_error(cause)),
+    };
+    if reader.at_end {
+        // a small file, all read: starting threads would cost more than it
+        let rest = std::mem::take(&mut reader.carried);
+        return on_this_thread([first, rest], init, work, take);
+    }
     std::thread::scope(|scope| {
         let (jobs, queue) = sync_channel::<(usize, Vec<u8>)>(AHEAD);
         let queue = Arc::new(Mutex::new(queue));
@@ -63,8 +75,10 @@ where
         }
         drop(results);
         let mut order = InOrder::default();
-        let mut sent = 0;
-        let mut reader = BlockReader::default();
+        if jobs.send((0, first)).is_err() {
+            return Ended::Refused;
+        }
+        let mut sent = 1;
         loop {
             let block = match reader.next_block(input) {
                 Ok(Some(block)) => block,
@@ -87,6 +101,25 @@ where
         }
         Ended::Done
     })
+}
+
+/// Works the non-empty `blocks` in order on the calling thread.
+fn on_this_thread<S, T, E>(
+    blocks: [Vec<u8>; 2],
+    init: impl Fn() -> S,
+    work: impl Fn(&mut S, &[u8]) -> Option<T>,
+    mut take: impl FnMut(T) -> Result<(), E>,
+) -> Ended<E> {
+    let mut state = init();
+    for block in blocks.iter().filter(|block| !block.is_empty()) {
+        let Some(result) = work(&mut state, block) else {
+            return Ended::Refused;
+        };
+        if let Err(error) = take(result) {
+            return Ended::Failed(error);
+        }
+    }
+    Ended::Done
 }
 
 /// Cuts a file into blocks of whole records, reading it in large pieces
