@@ -382,7 +382,7 @@ impl Checker<'_> {
         }
         let parallel = raw.parallel.unwrap_or_else(|| match executor {
             ExecutorKind::Slurm => DEFAULT_SLURM_PARALLEL,
-            ExecutorKind::Local => std::thread::available_parallelism().map_or(1, usize::from),
+            ExecutorKind::Local => crate::threads::cpus(),
         });
         if parallel == 0 {
             let span = self.locate.top_value("parallel");
@@ -475,11 +475,16 @@ impl Checker<'_> {
             self.wildcards_defined(n, raw, source, target.as_ref(), &inputs);
         }
         let program = self.program(n, raw, dir, finder);
+        let source = source?;
+        let inputs = inputs
+            .into_iter()
+            .map(|(role, pattern)| (role, pattern.sharing_names_of(&source)))
+            .collect();
         Some(Job {
             name: raw.name.clone(),
             // a missing executable is already reported; keep the job for the cycle check
             program: program.unwrap_or_default(),
-            source: source?,
+            source,
             inputs,
             target: target?,
             args,

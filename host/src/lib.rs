@@ -26,5 +26,6 @@ mod signals;
 mod state;
 mod status;
 mod storage;
+mod threads;
 mod transfer;
 mod watch;

@@ -25,9 +25,20 @@ impl Bindings {
     }
 
     pub(crate) fn get(&self, wildcard: &str) -> Option<&str> {
-        // a handful of names, mostly of different lengths: a scan beats a search
-        let found = self.0.iter().find(|(name, _)| **name == *wildcard);
+        // a handful of names: a scan beats a search; and a job's patterns
+        // share their names (`Pattern::sharing_names_of`), so most lookups
+        // end at the name's own address before any text is compared
+        let same = |name: &&(Arc<str>, Arc<str>)| std::ptr::eq(&*name.0, wildcard);
+        let found = (self.0.iter().find(same))
+            .or_else(|| self.0.iter().find(|(name, _)| **name == *wildcard));
         found.map(|(_, value)| &**value)
+    }
+
+    /// A copy with room for `more` names, for a binding about to grow.
+    fn with_room(&self, more: usize) -> Self {
+        let mut pairs = Vec::with_capacity(self.0.len() + more);
+        pairs.extend(self.0.iter().cloned());
+        Self(pairs)
     }
 
     /// Binds `wildcard`, or binds it anew.
@@ -164,6 +175,12 @@ impl Segment {
     /// value. Earlier wildcards take as much as they can, so `{name}.{ext}`
     /// splits `a.b.csv` at the last dot, which is what an extension means.
     /// On failure `bindings` is left as it was.
+    /// `bindings` and what this segment binds in `name`, if it matches.
+    pub(crate) fn bound(&self, name: &str, bindings: &Bindings) -> Option<Bindings> {
+        let mut bound = bindings.with_room(self.wildcards().count());
+        self.bind(name, &mut bound).then_some(bound)
+    }
+
     pub(crate) fn bind(&self, name: &str, bindings: &mut Bindings) -> bool {
         let mut bound = Vec::new();
         if !match_from(&self.pieces, name, bindings, &mut bound) {
@@ -173,6 +190,18 @@ impl Segment {
             bindings.insert(wildcard, value);
         }
         true
+    }
+
+    /// Makes the wildcards that `source` names too the same allocation as
+    /// `source`'s, for [`Bindings::get`].
+    fn share_names(&mut self, source: &Pattern) {
+        for piece in &mut self.pieces {
+            if let Piece::Wildcard(name) = piece
+                && let Some(shared) = source.wildcard_named(name)
+            {
+                *name = Arc::clone(shared);
+            }
+        }
     }
 
     fn render_into(&self, bindings: &Bindings, out: &mut String) {
@@ -282,13 +311,33 @@ impl Pattern {
     pub(crate) fn parse_target(text: &str, source: &Pattern) -> Result<Self, PatternError> {
         let pattern = Self::parse_for(text, Use::Rendered)?;
         if text.contains('{') {
-            Ok(pattern)
+            Ok(pattern.sharing_names_of(source))
         } else {
             Ok(Self {
                 root: pattern.root,
                 segments: source.segments.clone(),
             })
         }
+    }
+
+    /// This pattern with the wildcard names it has in common with `source`
+    /// shared: the bindings `source` makes are then found by address when
+    /// this pattern renders, once per item of a pass.
+    pub(crate) fn sharing_names_of(mut self, source: &Pattern) -> Self {
+        for segment in &mut self.segments {
+            segment.share_names(source);
+        }
+        self
+    }
+
+    fn wildcard_named(&self, wanted: &str) -> Option<&Arc<str>> {
+        let pieces = self.segments.iter().flat_map(|segment| &segment.pieces);
+        pieces
+            .filter_map(|piece| match piece {
+                Piece::Wildcard(name) => Some(name),
+                Piece::Literal(_) => None,
+            })
+            .find(|name| ***name == *wanted)
     }
 
     /// The segments below the root; the last one names files.
@@ -458,6 +507,18 @@ mod tests {
         assert_eq!(pattern.match_path("timestamped/File_B.xlsx"), None);
         let target = Pattern::parse("merged/{name}.{ext}").expect("valid");
         assert_eq!(target.render(&bindings), "merged/File.xlsx");
+    }
+
+    #[test]
+    fn a_target_sharing_the_sources_names_renders_any_binding_of_those_names() {
+        let source = Pattern::parse("landing/{dd}/{HH}/{name}.csv").expect("valid");
+        let target = Pattern::parse_target("clean/{HH}-{dd}/{name}.csv", &source).expect("valid");
+        let shared = source
+            .match_path("landing/30/23/part.csv")
+            .expect("matches");
+        assert_eq!(target.render(&shared), "clean/23-30/part.csv");
+        let made_elsewhere = bind(&[("dd", "01"), ("HH", "00"), ("name", "x")]);
+        assert_eq!(target.render(&made_elsewhere), "clean/00-01/x.csv");
     }
 
     #[test]

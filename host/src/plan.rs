@@ -6,17 +6,17 @@
 //! Pure but for the [`Scan`] it reads the folders through; it never runs
 //! anything and never writes.
 
-use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::hash::BuildHasher as _;
+use std::sync::OnceLock;
 
 use foldhash::HashMap;
 use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::config::{Config, Job};
 use crate::pattern::{Bindings, Pattern};
-use crate::scan::{FileMeta, Scan, inside};
+use crate::scan::{Entry as Listed, FileMeta, Scan, inside};
 use crate::state::{ItemRecord, Outcome};
 use crate::storage::is_remote;
 
@@ -121,7 +121,7 @@ pub(crate) struct Known {
     /// Targets this host promoted, by path: settled by construction, since
     /// they appeared whole by rename. Made on first use: a pass with
     /// nothing to do never asks.
-    produced: OnceCell<HashMap<String, FileMeta>>,
+    produced: OnceLock<HashMap<String, FileMeta>>,
 }
 
 impl Known {
@@ -138,7 +138,7 @@ impl Known {
         Self {
             records: table,
             hasher,
-            produced: OnceCell::new(),
+            produced: OnceLock::new(),
         }
     }
 
@@ -314,9 +314,20 @@ pub(crate) fn plan(
             }
             _ => present(job, scan, known),
         };
-        let bound = with_pending(job, bound, &plan.pending);
+        let mut bound = with_pending(job, bound, &plan.pending);
         let mut paths = Paths::new(job);
         scan.prefetch(&paths.folders(&bound));
+        if keep == Keep::Actionable {
+            let ahead = Ahead {
+                job,
+                scan,
+                known,
+                pending: &plan.pending,
+            };
+            let before = bound.len();
+            bound = ahead.not_up_to_date(bound);
+            plan.decided += before - bound.len();
+        }
         let first = plan.items.len();
         for (id, bindings) in bound {
             paths.render(&bindings);
@@ -325,9 +336,6 @@ pub(crate) fn plan(
                 continue;
             }
             plan.decided += 1;
-            if keep == Keep::Actionable && paths.up_to_date(&id, scan, known, &plan.pending) {
-                continue;
-            }
             let item = paths.item(index, id);
             let planned = decide_item(config, item, scan, known, &plan.pending, now_ns);
             plan.take(planned, skip, keep);
@@ -353,6 +361,56 @@ impl Plan {
         if keep == Keep::Every || planned.decision != Decision::UpToDate {
             self.items.push(planned);
         }
+    }
+}
+
+/// Below this many items a job's up-to-date check stays on the calling
+/// thread: starting threads would cost more than they share.
+const CHECKS_PER_THREAD: usize = 2_048;
+
+/// What the up-to-date check of one job's items reads, and only reads:
+/// shared by the threads that check a large job's items side by side.
+struct Ahead<'a> {
+    job: &'a Job,
+    scan: &'a Scan,
+    known: &'a Known,
+    pending: &'a Pending,
+}
+
+impl Ahead<'_> {
+    /// The items of `bound` that are not up to date, in their order: a
+    /// pass with nothing to do is mostly this check, on every CPU when
+    /// there are enough items to share.
+    fn not_up_to_date(&self, bound: Vec<(String, Bindings)>) -> Vec<(String, Bindings)> {
+        let threads = crate::threads::cpus()
+            .min(bound.len() / CHECKS_PER_THREAD)
+            .max(1);
+        let up_to_date = if threads == 1 {
+            self.check_all(&bound)
+        } else {
+            self.check_on(threads, &bound)
+        };
+        bound
+            .into_iter()
+            .zip(up_to_date)
+            .filter_map(|(item, fresh)| (!fresh).then_some(item))
+            .collect()
+    }
+
+    fn check_on(&self, threads: usize, bound: &[(String, Bindings)]) -> Vec<bool> {
+        let chunk = bound.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = bound
+                .chunks(chunk)
+                .map(|items| scope.spawn(move || self.check_all(items)))
+                .collect();
+            crate::threads::gather(workers)
+        })
+    }
+
+    fn check_all(&self, items: &[(String, Bindings)]) -> Vec<bool> {
+        let mut paths = Paths::new(self.job);
+        items.iter().map(|item| paths.check(item, self)).collect()
     }
 }
 
@@ -436,12 +494,7 @@ fn present(job: &Job, scan: &mut Scan, known: &Known) -> Vec<(String, Bindings)>
     let mut bound: Vec<(String, Bindings)> = scan
         .sources(&job.source)
         .into_iter()
-        .filter_map(|found| {
-            Some((
-                job.source.below_root(&found.path)?.to_owned(),
-                found.bindings,
-            ))
-        })
+        .filter_map(|found| Some((id_of(job, found.path)?, found.bindings)))
         .collect();
     if scan.unreachable(&job.source.root).is_some() {
         for id in known.items_of(&job.name) {
@@ -451,6 +504,14 @@ fn present(job: &Job, scan: &mut Scan, known: &Known) -> Vec<(String, Bindings)>
         }
     }
     bound
+}
+
+/// The item id of `job`'s source file at `path`, made of the path itself:
+/// one allocation fewer per source file of a pass.
+fn id_of(job: &Job, mut path: String) -> Option<String> {
+    let root = path.len() - job.source.below_root(&path)?.len();
+    path.drain(..root);
+    Some(path)
 }
 
 /// The sources `bound` and every target an upstream job writes in this
@@ -556,9 +617,10 @@ impl<'j> Paths<'j> {
     /// Whether the item `id`, as rendered, is up to date by the same rule
     /// as [`waiting`]'s: every input there and none about to be written,
     /// its target there, its inputs those of its recorded run, no rerun
-    /// asked for, no bucket of it unreachable. `false` leaves the question
-    /// to [`decide_item`].
-    fn up_to_date(&mut self, id: &str, scan: &mut Scan, known: &Known, pending: &Pending) -> bool {
+    /// asked for, no bucket of it unreachable. It only reads the scan, so
+    /// `false` also stands for "not listed or stat'ed yet", and leaves the
+    /// question to [`decide_item`].
+    fn up_to_date(&mut self, id: &str, scan: &Scan, known: &Known, pending: &Pending) -> bool {
         let Some(record) = known.record(&self.job.name, id) else {
             return false;
         };
@@ -570,17 +632,29 @@ impl<'j> Paths<'j> {
             || self
                 .every_path()
                 .any(|path| scan.unreachable(path).is_some());
-        if blocked || !scan.exists(&self.target) {
+        let target_there = matches!(
+            scan.peek(&self.target),
+            Some(Listed::File(_) | Listed::Unstatted)
+        );
+        if blocked || !target_there {
             return false;
         }
         self.metas.clear();
         for path in &self.inputs {
-            match scan.meta(path) {
-                Some(meta) => self.metas.push(Some(meta)),
-                None => return false,
+            match scan.peek(path) {
+                Some(Listed::File(meta)) => self.metas.push(Some(meta)),
+                _ => return false,
             }
         }
         fingerprint_is(&record.inputs, self.input_paths(), &self.metas)
+    }
+
+    /// Renders `bindings` and tells whether the item is up to date; an
+    /// item whose paths would leave the flow's folders is not, and is left
+    /// to the caller to skip with its warning.
+    fn check(&mut self, (id, bindings): &(String, Bindings), ahead: &Ahead<'_>) -> bool {
+        self.render(bindings);
+        self.stay_inside() && self.up_to_date(id, ahead.scan, ahead.known, ahead.pending)
     }
 
     /// The item, owned, for a full decision.
@@ -792,19 +866,30 @@ fn write_fingerprint<'p>(
     inputs: impl IntoIterator<Item = (&'p str, &'p str)>,
     metas: &[Option<FileMeta>],
 ) -> fmt::Result {
+    // written piece by piece, numbers by itoa: a pass compares this for
+    // every item, and `write!` costs several times the comparison
+    let mut number = itoa::Buffer::new();
     for (index, ((role, path), meta)) in inputs.into_iter().zip(metas).enumerate() {
         if index > 0 {
             out.write_char(';')?;
+        }
+        for piece in [role, "=", path, ":"] {
+            out.write_str(piece)?;
         }
         match meta {
             Some(FileMeta {
                 size,
                 etag: Some(etag),
                 ..
-            }) => write!(out, "{role}={path}:{size}:etag={etag:016x}")?,
+            }) => {
+                out.write_str(number.format(*size))?;
+                write!(out, ":etag={etag:016x}")?;
+            }
             _ => {
                 let (size, mtime) = meta.map_or((0, 0), |meta| (meta.size, meta.mtime_ns));
-                write!(out, "{role}={path}:{size}:{mtime}")?;
+                out.write_str(number.format(size))?;
+                out.write_char(':')?;
+                out.write_str(number.format(mtime))?;
             }
         }
     }

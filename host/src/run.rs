@@ -111,8 +111,8 @@ pub(crate) fn run_pass(
         // nobody else committed since, so no run was left running either
         Some((known, scan, touched)) => (known, scan, Some(touched)),
         None => {
-            let (records, scan) = read_state_and_list(config, &state);
-            (Known::new(records?), scan, None)
+            let (known, scan) = read_state_and_list(config, &state);
+            (known?, scan, None)
         }
     };
     let mut pass = Pass {
@@ -150,22 +150,17 @@ pub(crate) fn run_pass(
 }
 
 /// The recorded items and the listings of the folders the sources reach,
-/// listed (mostly time in the kernel) while the state is read.
-fn read_state_and_list(
-    config: &Config,
-    state: &State,
-) -> (Result<Vec<crate::state::ItemRecord>, Error>, Scan) {
+/// listed (mostly time in the kernel) while the state is read and hashed.
+fn read_state_and_list(config: &Config, state: &State) -> (Result<Known, Error>, Scan) {
     std::thread::scope(|scope| {
         let listing = scope.spawn(|| {
             let mut scan = plan::new_scan(config);
             plan::list_ahead(config, &mut scan);
             scan
         });
-        let records = state.items();
-        let scan = listing
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (records, scan)
+        let known = state.items().map(Known::new);
+        let scan = crate::threads::join(listing);
+        (known, scan)
     })
 }
 

@@ -85,8 +85,9 @@ struct Listing {
     folders: BTreeSet<String>,
 }
 
-/// What a listing says of one name.
-enum Entry {
+/// What a listing says of one name: a file whose size and mtime are not
+/// read yet is `Unstatted`.
+pub(crate) enum Entry {
     File(FileMeta),
     Unstatted,
     Absent,
@@ -345,9 +346,7 @@ impl Scan {
             .map(|folder| (folder, self.is_lazy(folder)))
             .collect();
         self.listed += todo.len();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, std::num::NonZero::get)
-            .min(todo.len());
+        let threads = crate::threads::cpus().min(todo.len());
         if threads < 2 {
             for (folder, lazy) in todo {
                 let listing = list(&self.base, folder, lazy);
@@ -371,14 +370,7 @@ impl Scan {
                     })
                 })
                 .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| {
-                    worker
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
+            crate::threads::gather(workers)
         });
         self.listings.extend(listed);
     }
@@ -395,6 +387,14 @@ impl Scan {
     /// Whether a file is at `path`, by its folder's listing: no stat.
     pub(crate) fn exists(&mut self, path: &str) -> bool {
         !matches!(self.entry(path), Entry::Absent)
+    }
+
+    /// What is known of `path` without listing or stat'ing anything, for
+    /// checks that share the scan between threads: `None` when its folder
+    /// is not listed yet.
+    pub(crate) fn peek(&self, path: &str) -> Option<Entry> {
+        let (folder, name) = split(path);
+        Some(self.listings.get(folder)?.entry(name))
     }
 
     fn entry(&mut self, path: &str) -> Entry {
@@ -442,8 +442,7 @@ impl Scan {
                 if last {
                     let listing = self.listing(&folder);
                     for (name, meta) in &listing.files {
-                        let mut bound = bindings.clone();
-                        if segment.bind(name, &mut bound) {
+                        if let Some(bound) = segment.bound(name, &bindings) {
                             found.push(Found {
                                 path: join(&folder, name),
                                 bindings: bound,
@@ -455,8 +454,7 @@ impl Scan {
                     next.push((join(&folder, literal), bindings));
                 } else {
                     for name in &self.listing(&folder).folders {
-                        let mut bound = bindings.clone();
-                        if segment.bind(name, &mut bound) {
+                        if let Some(bound) = segment.bound(name, &bindings) {
                             next.push((join(&folder, name), bound));
                         }
                     }
@@ -545,7 +543,12 @@ fn join(folder: &str, name: &str) -> String {
 }
 
 pub(crate) fn split(path: &str) -> (&str, &str) {
-    path.rsplit_once('/').unwrap_or(("", path))
+    // memchr's search: a pass splits two paths per item, and the standard
+    // library's reverse search goes byte by byte
+    match memchr::memrchr(b'/', path.as_bytes()) {
+        Some(slash) => (&path[..slash], &path[slash + 1..]),
+        None => ("", path),
+    }
 }
 
 /// The visible files and folders of `folder`; a folder that cannot be read

@@ -150,6 +150,55 @@ fn a_plan_for_acting_leaves_out_the_items_up_to_date() {
     assert_eq!(ids(Keep::Actionable), ["b.csv"]);
 }
 
+/// More items than one thread checks alone: the pass's check is shared
+/// between threads, and must find what the full decision finds.
+#[test]
+fn a_large_job_checked_on_several_threads_keeps_exactly_the_items_to_act_on() {
+    let setup = setup(ONE);
+    let count = 3 * CHECKS_PER_THREAD;
+    let names: Vec<String> = (0..count).map(|n| format!("{n:05}.csv")).collect();
+    let newest = names
+        .iter()
+        .map(|name| setup.write(&format!("in/{name}")).mtime_ns)
+        .max()
+        .expect("inputs");
+    let now = newest + 10 * SEC;
+    let records = setup.planned(&Known::default(), now, Keep::Every);
+    let records = records.iter().map(|planned| {
+        let target = setup.write(&planned.item.target);
+        ItemRecord {
+            job: "j".into(),
+            item: planned.item.id.clone(),
+            outcome: Outcome::Success,
+            attempts: 1,
+            inputs: planned.fingerprint(),
+            last_run: 1,
+            target: planned.item.target.clone(),
+            produced: Some((target.size, target.mtime_ns)),
+            rearmed: false,
+            rerun: false,
+        }
+    });
+    let known = Known::new(records.collect());
+    // a target gone and a new input, among thousands up to date
+    setup.remove(&format!("out/{}", names[7]));
+    setup.write(&format!("in/{}.csv", count + 1));
+    let decided = setup.plan(&known, now);
+    assert_eq!(decided.len(), count + 1);
+    let to_act: Vec<(&str, &Decision)> = decided
+        .iter()
+        .filter(|(_, _, decision)| *decision != Decision::UpToDate)
+        .map(|(_, id, decision)| (id.as_str(), decision))
+        .collect();
+    let missing = run(1, Reason::TargetMissing);
+    let new = run(1, Reason::New);
+    let added = format!("{}.csv", count + 1);
+    assert_eq!(
+        to_act,
+        [(names[7].as_str(), &missing), (added.as_str(), &new)]
+    );
+}
+
 #[test]
 fn failures_retry_until_the_attempts_are_used_then_rearm() {
     let setup = setup(ONE);
