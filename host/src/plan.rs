@@ -364,10 +364,6 @@ impl Plan {
     }
 }
 
-/// Below this many items a job's up-to-date check stays on the calling
-/// thread: starting threads would cost more than they share.
-const CHECKS_PER_THREAD: usize = 2_048;
-
 /// What the up-to-date check of one job's items reads, and only reads:
 /// shared by the threads that check a large job's items side by side.
 struct Ahead<'a> {
@@ -382,30 +378,12 @@ impl Ahead<'_> {
     /// pass with nothing to do is mostly this check, on every CPU when
     /// there are enough items to share.
     fn not_up_to_date(&self, bound: Vec<(String, Bindings)>) -> Vec<(String, Bindings)> {
-        let threads = crate::threads::cpus()
-            .min(bound.len() / CHECKS_PER_THREAD)
-            .max(1);
-        let up_to_date = if threads == 1 {
-            self.check_all(&bound)
-        } else {
-            self.check_on(threads, &bound)
-        };
+        let up_to_date = crate::threads::share(&bound, bound.len(), |items| self.check_all(items));
         bound
             .into_iter()
             .zip(up_to_date)
             .filter_map(|(item, fresh)| (!fresh).then_some(item))
             .collect()
-    }
-
-    fn check_on(&self, threads: usize, bound: &[(String, Bindings)]) -> Vec<bool> {
-        let chunk = bound.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = bound
-                .chunks(chunk)
-                .map(|items| scope.spawn(move || self.check_all(items)))
-                .collect();
-            crate::threads::gather(workers)
-        })
     }
 
     fn check_all(&self, items: &[(String, Bindings)]) -> Vec<bool> {

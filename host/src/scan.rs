@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
-use crate::pattern::{Bindings, Pattern};
+use crate::pattern::{Bindings, Pattern, Segment};
 use crate::storage::s3::{Object, S3, S3Error};
 use crate::storage::{is_remote, s3_location};
 
@@ -426,31 +426,18 @@ impl Scan {
     /// no order: only the folders its segments can reach are listed, and a
     /// literal segment costs no listing of the folder above it.
     pub(crate) fn sources(&mut self, pattern: &Pattern) -> Vec<Found> {
-        let mut found = Vec::new();
-        let segments = pattern.segments();
+        let Some((files, folders)) = pattern.segments().split_last() else {
+            return Vec::new();
+        };
         let mut branches = vec![(pattern.root.clone(), Bindings::new())];
-        for (depth, segment) in segments.iter().enumerate() {
-            let last = depth + 1 == segments.len();
+        for segment in folders {
             // folders that a literal segment passes through are not listed
-            if last || segment.literal().is_none() {
-                let folders: Vec<String> =
-                    branches.iter().map(|(folder, _)| folder.clone()).collect();
-                self.prefetch(&folders);
+            if segment.literal().is_none() {
+                self.prefetch_branches(&branches);
             }
             let mut next = Vec::new();
             for (folder, bindings) in branches {
-                if last {
-                    let listing = self.listing(&folder);
-                    for (name, meta) in &listing.files {
-                        if let Some(bound) = segment.bound(name, &bindings) {
-                            found.push(Found {
-                                path: join(&folder, name),
-                                bindings: bound,
-                                meta: *meta,
-                            });
-                        }
-                    }
-                } else if let Some(literal) = segment.literal() {
+                if let Some(literal) = segment.literal() {
                     next.push((join(&folder, literal), bindings));
                 } else {
                     for name in &self.listing(&folder).folders {
@@ -462,7 +449,13 @@ impl Scan {
             }
             branches = next;
         }
-        found
+        self.prefetch_branches(&branches);
+        bind_files(&self.listings, &branches, files)
+    }
+
+    fn prefetch_branches(&mut self, branches: &[(String, Bindings)]) {
+        let folders: Vec<String> = branches.iter().map(|(folder, _)| folder.clone()).collect();
+        self.prefetch(&folders);
     }
 
     /// The folders `pattern` can find files in or below, its root first:
@@ -525,6 +518,40 @@ impl Scan {
 }
 
 /// Whether `path` is `folder` or below it.
+/// The files in the folders of `branches` that `segment` binds, after
+/// each folder's bindings; the folders are listed already. Shared between
+/// the CPUs when there are many files: a pass binds every source file.
+fn bind_files(
+    listings: &HashMap<String, Listing>,
+    branches: &[(String, Bindings)],
+    segment: &Segment,
+) -> Vec<Found> {
+    let listing = |folder: &str| listings.get(folder);
+    let files = branches
+        .iter()
+        .filter_map(|(folder, _)| listing(folder))
+        .map(|listed| listed.files.len())
+        .sum();
+    crate::threads::share(branches, files, |part| {
+        let mut found = Vec::new();
+        for (folder, bindings) in part {
+            let Some(listed) = listing(folder) else {
+                continue;
+            };
+            for (name, meta) in &listed.files {
+                if let Some(bound) = segment.bound(name, bindings) {
+                    found.push(Found {
+                        path: join(folder, name),
+                        bindings: bound,
+                        meta: *meta,
+                    });
+                }
+            }
+        }
+        found
+    })
+}
+
 pub(crate) fn inside(path: &str, folder: &str) -> bool {
     path.strip_prefix(folder)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))

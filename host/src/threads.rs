@@ -19,3 +19,30 @@ pub(crate) fn join<T>(worker: ScopedJoinHandle<'_, T>) -> T {
 pub(crate) fn gather<T>(workers: Vec<ScopedJoinHandle<'_, Vec<T>>>) -> Vec<T> {
     workers.into_iter().flat_map(join).collect()
 }
+
+/// Below this much work for each thread, work stays on the calling thread:
+/// starting threads would cost more than they share.
+pub(crate) const LEAST_SHARE: usize = 2_048;
+
+/// `work` done on `items` in contiguous parts, one per CPU when `weight`
+/// (what the items cost, in files or items) is enough to share, and the
+/// results put back in the items' order.
+pub(crate) fn share<T: Sync, R: Send>(
+    items: &[T],
+    weight: usize,
+    work: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    let threads = cpus().min(weight / LEAST_SHARE).min(items.len());
+    if threads < 2 {
+        return work(items);
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let part = items.len().div_ceil(threads);
+        let workers = items
+            .chunks(part)
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        gather(workers)
+    })
+}

@@ -155,7 +155,7 @@ fn a_plan_for_acting_leaves_out_the_items_up_to_date() {
 #[test]
 fn a_large_job_checked_on_several_threads_keeps_exactly_the_items_to_act_on() {
     let setup = setup(ONE);
-    let count = 3 * CHECKS_PER_THREAD;
+    let count = 3 * crate::threads::LEAST_SHARE;
     let names: Vec<String> = (0..count).map(|n| format!("{n:05}.csv")).collect();
     let newest = names
         .iter()
