@@ -363,12 +363,26 @@ impl Pattern {
     /// Renders into `out`, cleared first: a caller rendering many paths
     /// keeps one buffer and copies out each path at its exact size.
     pub(crate) fn render_into(&self, bindings: &Bindings, out: &mut String) {
+        self.render_segments(&self.segments, bindings, out);
+    }
+
+    /// Renders the folder of the file [`Pattern::render_into`] names, for
+    /// a pattern with folder segments.
+    pub(crate) fn folder_into(&self, bindings: &Bindings, out: &mut String) {
+        let folders = self
+            .segments
+            .split_last()
+            .map_or(&[][..], |(_, folders)| folders);
+        self.render_segments(folders, bindings, out);
+    }
+
+    fn render_segments(&self, segments: &[Segment], bindings: &Bindings, out: &mut String) {
         out.clear();
         if !self.root.is_empty() {
             out.push_str(&self.root);
             out.push('/');
         }
-        for (index, segment) in self.segments.iter().enumerate() {
+        for (index, segment) in segments.iter().enumerate() {
             if index > 0 {
                 out.push('/');
             }
@@ -519,6 +533,24 @@ mod tests {
         assert_eq!(target.render(&shared), "clean/23-30/part.csv");
         let made_elsewhere = bind(&[("dd", "01"), ("HH", "00"), ("name", "x")]);
         assert_eq!(target.render(&made_elsewhere), "clean/00-01/x.csv");
+    }
+
+    #[test]
+    fn the_folder_rendered_alone_is_the_folder_of_the_rendered_path() {
+        let source = Pattern::parse("landing/{yyyy}/{mm}/{dd}/{name}.csv").expect("valid");
+        let bindings = source
+            .match_path("landing/2026/11/30/part.csv")
+            .expect("matches");
+        let (mut path, mut folder) = (String::new(), String::new());
+        for target in [
+            "clean/{yyyy}-{mm}/{dd}_{name}.csv",
+            "{yyyy}/{mm}{dd}/{name}",
+        ] {
+            let target = Pattern::parse_target(target, &source).expect("valid");
+            target.render_into(&bindings, &mut path);
+            target.folder_into(&bindings, &mut folder);
+            assert_eq!(folder, crate::scan::split(&path).0, "{path}");
+        }
     }
 
     #[test]

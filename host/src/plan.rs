@@ -578,15 +578,10 @@ impl<'j> Paths<'j> {
             }
         }
         let mut seen: foldhash::HashSet<String> = folders.iter().cloned().collect();
-        let mut path = String::new();
-        for (_, bindings) in bound {
-            for pattern in &varying {
-                pattern.render_into(bindings, &mut path);
-                let folder = crate::scan::split(&path).0;
-                if !seen.contains(folder) {
-                    seen.insert(folder.to_owned());
-                    folders.push(folder.to_owned());
-                }
+        let varying = crate::threads::share(bound, bound.len(), |part| folders_of(&varying, part));
+        for folder in varying {
+            if seen.insert(folder.clone()) {
+                folders.push(folder);
             }
         }
         folders
@@ -647,6 +642,24 @@ impl<'j> Paths<'j> {
             target: self.target.clone(),
         }
     }
+}
+
+/// The folders `patterns` put the files of `bound` in, each once, in the
+/// order they first come.
+fn folders_of(patterns: &[&Pattern], bound: &[(String, Bindings)]) -> Vec<String> {
+    let mut seen: foldhash::HashSet<String> = foldhash::HashSet::default();
+    let mut folders = Vec::new();
+    let mut folder = String::new();
+    for (_, bindings) in bound {
+        for pattern in patterns {
+            pattern.folder_into(bindings, &mut folder);
+            if !seen.contains(folder.as_str()) {
+                seen.insert(folder.clone());
+                folders.push(folder.clone());
+            }
+        }
+    }
+    folders
 }
 
 /// A value bound inside a segment (`p{x}` on `p..`) must not make a `..`.

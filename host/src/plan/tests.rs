@@ -182,7 +182,8 @@ fn a_large_job_checked_on_several_threads_keeps_exactly_the_items_to_act_on() {
     let known = Known::new(records.collect());
     // a target gone and a new input, among thousands up to date
     setup.remove(&format!("out/{}", names[7]));
-    setup.write(&format!("in/{}.csv", count + 1));
+    let added = setup.write(&format!("in/{}.csv", count + 1));
+    let now = now.max(added.mtime_ns + 10 * SEC);
     let decided = setup.plan(&known, now);
     assert_eq!(decided.len(), count + 1);
     let to_act: Vec<(&str, &Decision)> = decided
