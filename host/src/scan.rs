@@ -103,13 +103,13 @@ impl Listing {
     }
 }
 
-/// A source file a pattern bound: its path (relative to the flow folder),
-/// its item id (the path below the pattern's root) and the bindings.
+/// A source file a pattern bound: its path (relative to the flow folder)
+/// and the bindings. Its size and mtime stay in the listing, where a plan
+/// looks them up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
     pub(crate) path: String,
     pub(crate) bindings: Bindings,
-    pub(crate) meta: FileMeta,
 }
 
 /// Listings of the flow's folders by path relative to the flow folder.
@@ -538,12 +538,11 @@ fn bind_files(
             let Some(listed) = listing(folder) else {
                 continue;
             };
-            for (name, meta) in &listed.files {
+            for name in listed.files.keys() {
                 if let Some(bound) = segment.bound(name, bindings) {
                     found.push(Found {
                         path: join(folder, name),
                         bindings: bound,
-                        meta: *meta,
                     });
                 }
             }
@@ -731,10 +730,8 @@ mod tests {
         scan.record_file("out/d1/a.csv", meta);
         let found = scan.sources(&pattern);
         assert_eq!(found.len(), 1);
-        assert_eq!(
-            (found[0].path.as_str(), found[0].meta),
-            ("out/d1/a.csv", meta)
-        );
+        assert_eq!(found[0].path, "out/d1/a.csv");
+        assert_eq!(scan.meta("out/d1/a.csv"), Some(meta));
     }
 
     #[test]
