@@ -175,12 +175,6 @@ impl Segment {
     /// value. Earlier wildcards take as much as they can, so `{name}.{ext}`
     /// splits `a.b.csv` at the last dot, which is what an extension means.
     /// On failure `bindings` is left as it was.
-    /// `bindings` and what this segment binds in `name`, if it matches.
-    pub(crate) fn bound(&self, name: &str, bindings: &Bindings) -> Option<Bindings> {
-        let mut bound = bindings.with_room(self.wildcards().count());
-        self.bind(name, &mut bound).then_some(bound)
-    }
-
     pub(crate) fn bind(&self, name: &str, bindings: &mut Bindings) -> bool {
         let mut bound = Vec::new();
         if !match_from(&self.pieces, name, bindings, &mut bound) {
@@ -190,6 +184,12 @@ impl Segment {
             bindings.insert(wildcard, value);
         }
         true
+    }
+
+    /// `bindings` and what this segment binds in `name`, if it matches.
+    pub(crate) fn bound(&self, name: &str, bindings: &Bindings) -> Option<Bindings> {
+        let mut bound = bindings.with_room(self.wildcards().count());
+        self.bind(name, &mut bound).then_some(bound)
     }
 
     /// Makes the wildcards that `source` names too the same allocation as
