@@ -114,9 +114,11 @@ impl Planned {
 /// The recorded state a plan is made against.
 #[derive(Debug, Default)]
 pub(crate) struct Known {
-    /// By job and item, hashed from the record's own names: no key is
-    /// copied, and one is looked up by `&str`.
-    records: HashTable<ItemRecord>,
+    /// The state's rows, kept where they were read into.
+    records: Vec<ItemRecord>,
+    /// Indexes into `records` by job and item, hashed from the record's
+    /// own names: no key is copied, and one is looked up by `&str`.
+    index: HashTable<usize>,
     hasher: foldhash::fast::RandomState,
     /// Targets this host promoted, by path: settled by construction, since
     /// they appeared whole by rename. Made on first use: a pass with
@@ -129,14 +131,14 @@ impl Known {
     /// key), so each goes in without a probe for an equal one.
     pub(crate) fn new(records: Vec<ItemRecord>) -> Self {
         let hasher = foldhash::fast::RandomState::default();
-        let key =
-            |record: &ItemRecord| hasher.hash_one((record.job.as_str(), record.item.as_str()));
+        let key = |index: &usize| hash_of(&hasher, &records[*index]);
         let mut table = HashTable::with_capacity(records.len());
-        for record in records {
-            table.insert_unique(key(&record), record, key);
+        for index in 0..records.len() {
+            table.insert_unique(key(&index), index, key);
         }
         Self {
-            records: table,
+            records,
+            index: table,
             hasher,
             produced: OnceLock::new(),
         }
@@ -153,8 +155,12 @@ impl Known {
 
     pub(crate) fn record(&self, job: &str, item: &str) -> Option<&ItemRecord> {
         let hash = self.hasher.hash_one((job, item));
-        self.records
-            .find(hash, |record| record.job == job && record.item == item)
+        let records = &self.records;
+        let found = self.index.find(hash, |index| {
+            let record = &records[*index];
+            record.job == job && record.item == item
+        });
+        found.map(|index| &records[*index])
     }
 
     pub(crate) fn records(&self) -> impl Iterator<Item = &ItemRecord> {
@@ -172,20 +178,29 @@ impl Known {
         if let (Some(produced), Some(meta)) = (self.produced.get_mut(), produced_meta(&record)) {
             produced.insert(record.target.clone(), meta);
         }
-        let hasher = &self.hasher;
-        let hash = hasher.hash_one((record.job.as_str(), record.item.as_str()));
-        let entry = self.records.entry(
-            hash,
-            |known| known.job == record.job && known.item == record.item,
-            |known| hasher.hash_one((known.job.as_str(), known.item.as_str())),
+        let Self {
+            records,
+            index,
+            hasher,
+            ..
+        } = self;
+        let entry = index.entry(
+            hash_of(hasher, &record),
+            |known| records[*known].job == record.job && records[*known].item == record.item,
+            |known| hash_of(hasher, &records[*known]),
         );
         match entry {
-            Entry::Occupied(mut known) => *known.get_mut() = record,
+            Entry::Occupied(known) => records[*known.get()] = record,
             Entry::Vacant(vacant) => {
-                vacant.insert(record);
+                vacant.insert(records.len());
+                records.push(record);
             }
         }
     }
+}
+
+fn hash_of(hasher: &foldhash::fast::RandomState, record: &ItemRecord) -> u64 {
+    hasher.hash_one((record.job.as_str(), record.item.as_str()))
 }
 
 fn produced_meta(record: &ItemRecord) -> Option<FileMeta> {
