@@ -62,7 +62,7 @@ fn job_items(state: &State, job: &str) -> Result<Vec<(String, String)>, Error> {
     let mut items: Vec<(String, String)> = state
         .items()?
         .into_iter()
-        .filter(|record| record.job == job)
+        .filter(|record| *record.job == *job)
         .map(|record| (record.item, record.target))
         .collect();
     items.sort();

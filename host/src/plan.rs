@@ -158,7 +158,7 @@ impl Known {
         let records = &self.records;
         let found = self.index.find(hash, |index| {
             let record = &records[*index];
-            record.job == job && record.item == item
+            *record.job == *job && record.item == item
         });
         found.map(|index| &records[*index])
     }
@@ -169,7 +169,7 @@ impl Known {
 
     /// The ids of the items recorded for `job`.
     pub(crate) fn items_of<'a>(&'a self, job: &'a str) -> impl Iterator<Item = &'a str> {
-        let records = self.records.iter().filter(move |record| record.job == job);
+        let records = self.records.iter().filter(move |record| *record.job == *job);
         records.map(|record| record.item.as_str())
     }
 
@@ -200,7 +200,7 @@ impl Known {
 }
 
 fn hash_of(hasher: &foldhash::fast::RandomState, record: &ItemRecord) -> u64 {
-    hasher.hash_one((record.job.as_str(), record.item.as_str()))
+    hasher.hash_one((&*record.job, record.item.as_str()))
 }
 
 fn produced_meta(record: &ItemRecord) -> Option<FileMeta> {

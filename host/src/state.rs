@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
@@ -142,7 +143,9 @@ impl FromSql for ItemStatus {
 /// The state of an item as its last run left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ItemRecord {
-    pub(crate) job: String,
+    /// Shared by the records of one job read together: a flow has a few
+    /// jobs and may have a million items.
+    pub(crate) job: Arc<str>,
     pub(crate) item: String,
     pub(crate) outcome: Outcome,
     /// Attempts that count against `retries` since the inputs last changed.
@@ -428,7 +431,7 @@ impl State {
             .query_row(
                 &format!("SELECT {ITEM_COLUMNS} FROM items WHERE job = ?1 AND item = ?2"),
                 params![job, item],
-                item_record,
+                |row| item_record(row, &mut Jobs::default()),
             )
             .optional()
             .map_err(|source| self.error(source))
@@ -440,7 +443,8 @@ impl State {
             let mut statement = self
                 .conn
                 .prepare(&format!("SELECT {ITEM_COLUMNS} FROM items"))?;
-            let rows = statement.query_map([], item_record)?;
+            let mut jobs = Jobs::default();
+            let rows = statement.query_map([], |row| item_record(row, &mut jobs))?;
             rows.collect()
         })();
         result.map_err(|source| self.error(source))
@@ -700,12 +704,27 @@ fn from_sql_int(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-fn item_record(row: &Row<'_>) -> rusqlite::Result<ItemRecord> {
+/// The job names read so far, each kept once.
+#[derive(Default)]
+struct Jobs(Vec<Arc<str>>);
+
+impl Jobs {
+    fn named(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.0.iter().find(|known| ***known == *name) {
+            return Arc::clone(known);
+        }
+        let new: Arc<str> = name.into();
+        self.0.push(Arc::clone(&new));
+        new
+    }
+}
+
+fn item_record(row: &Row<'_>, jobs: &mut Jobs) -> rusqlite::Result<ItemRecord> {
     let status: ItemStatus = row.get(2)?;
     let size: Option<i64> = row.get(7)?;
     let mtime: Option<i64> = row.get(8)?;
     Ok(ItemRecord {
-        job: row.get(0)?,
+        job: jobs.named(row.get_ref(0)?.as_str()?),
         item: row.get(1)?,
         // a re-armed item's last run failed: that is why it was re-armed
         outcome: match status {
