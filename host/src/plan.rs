@@ -169,7 +169,10 @@ impl Known {
 
     /// The ids of the items recorded for `job`.
     pub(crate) fn items_of<'a>(&'a self, job: &'a str) -> impl Iterator<Item = &'a str> {
-        let records = self.records.iter().filter(move |record| *record.job == *job);
+        let records = self
+            .records
+            .iter()
+            .filter(move |record| *record.job == *job);
         records.map(|record| record.item.as_str())
     }
 
