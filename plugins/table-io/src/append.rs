@@ -22,6 +22,18 @@ use crate::{Format, Output, Result, TableError};
 /// buffer.
 const BLOCK: usize = 1 << 20;
 
+/// The smallest buffer of a file opened by path.
+const SMALL_BLOCK: usize = 8 << 10;
+
+/// The buffer size for a file of `len` bytes: the whole file and a byte
+/// more, so that the first read takes it all and the second sees its end;
+/// at least [`SMALL_BLOCK`], at most [`BLOCK`]. A 1 MiB buffer is above
+/// malloc's mmap threshold, a mapping of its own: its `mmap`, page fault and
+/// `munmap` cost a run on a 1-row file more than reading the file does.
+fn block_for(len: u64) -> usize {
+    usize::try_from(len).map_or(BLOCK, |len| len.saturating_add(1).clamp(SMALL_BLOCK, BLOCK))
+}
+
 /// Whether the fast path did the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendOutcome {
@@ -53,10 +65,14 @@ pub struct Records<R = File> {
 }
 
 impl Records {
-    /// Opens `path` for reading records.
+    /// Opens `path` for reading records, in a buffer sized to the file
+    /// ([`block_for`]).
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|cause| TableError::io("cannot read", path, &cause))?;
-        Ok(Self::new(file))
+        let block = file
+            .metadata()
+            .map_or(BLOCK, |metadata| block_for(metadata.len()));
+        Ok(Self::with_block(file, block))
     }
 }
 
@@ -64,13 +80,22 @@ impl<R: Read> Records<R> {
     /// Reads records from `reader`, which is read once, front to back, to
     /// its end.
     pub fn new(reader: R) -> Self {
+        Self::with_block(reader, BLOCK)
+    }
+
+    fn with_block(reader: R, block: usize) -> Self {
         Self {
             reader,
-            buffer: vec![0; BLOCK],
+            buffer: vec![0; block],
             start: 0,
             end: 0,
             at_end: false,
         }
+    }
+
+    /// The size of the read buffer, which the output's buffer follows.
+    fn block(&self) -> usize {
+        self.buffer.len()
     }
 
     /// The reader back, for what it kept of the bytes it gave.
@@ -195,11 +220,10 @@ where
     // then turns that error back into "not applicable".
     let mut applicable = true;
     let mut field = Vec::new();
+    let block = records.block();
     output
-        .write_with(|staging| {
-            let file = File::create(staging)
-                .map_err(|cause| TableError::io("cannot write", staging, &cause))?;
-            let mut out = BufWriter::with_capacity(BLOCK, file);
+        .write_file(|file| {
+            let mut out = BufWriter::with_capacity(block, file);
             let write_error =
                 |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
             out.write_all(&header_line).map_err(write_error)?;
@@ -247,6 +271,25 @@ mod tests {
         );
         assert_eq!(names("a,b\"c"), None);
         assert_eq!(names("\u{feff}a,b"), None);
+    }
+
+    #[test]
+    fn a_small_file_is_read_whole_and_a_large_one_in_blocks() -> std::io::Result<()> {
+        assert_eq!(block_for(0), SMALL_BLOCK);
+        assert_eq!(block_for(20_000), 20_001);
+        assert_eq!(block_for(10 << 20), BLOCK);
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("in.csv");
+        let long = "x".repeat(30_000);
+        std::fs::write(&path, format!("h\n\"{long}\n{long}\"\nlast"))?;
+        let mut records = Records::open(&path).map_err(std::io::Error::other)?;
+        assert_eq!(records.block(), 60_011);
+        let mut lengths = Vec::new();
+        while let Some((record, _)) = records.next_record()? {
+            lengths.push(record.bytes.len());
+        }
+        assert_eq!(lengths, [1, 60_003, 4]);
+        Ok(())
     }
 
     #[test]

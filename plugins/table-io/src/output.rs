@@ -5,6 +5,7 @@
 //! `flow`) never sees half a file: after a crash there is either the old
 //! output or the new one, and at worst a hidden `.NAME.*.tmp` file.
 
+use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,18 +63,20 @@ impl Output {
     }
 
     /// Runs `frame` and writes the result. CSV and Parquet are streamed by
-    /// polars' streaming engine; xlsx is collected first. A polars failure is
-    /// traced back to whichever of `inputs` caused it.
+    /// polars' streaming engine, which opens the staging file by its path;
+    /// xlsx is collected first and written through the staging file's own
+    /// handle. A polars failure is traced back to whichever of `inputs`
+    /// caused it.
     pub fn write(&self, frame: LazyFrame, inputs: &[&Input]) -> Result<()> {
         let explain = |error: PolarsError| explain(error, inputs, &self.path);
-        self.write_with(|staging| match self.format {
+        self.write_staged(|staging| match self.format {
             Format::Csv => sink(
                 datetimes_as_text(frame).map_err(explain)?,
-                staging,
+                staging.path(),
                 csv_format(),
             )
             .map_err(explain),
-            Format::Parquet => sink(frame, staging, parquet_format()).map_err(explain),
+            Format::Parquet => sink(frame, staging.path(), parquet_format()).map_err(explain),
             Format::Xlsx => {
                 // A sheet is at most a million rows and is built in memory
                 // anyway; the in-memory engine starts no streaming executor
@@ -83,7 +86,7 @@ impl Output {
                     .collect_with_engine(Engine::InMemory)
                     .map_err(explain)?
                     .unwrap_single();
-                xlsx::write(&table, staging)
+                xlsx::write(&table, staging.as_file(), &self.path)
             }
         })
     }
@@ -103,14 +106,28 @@ impl Output {
                 self.format
             )));
         }
-        self.write_with(|staging| xlsx::write_sheet(sheet, staging))
+        self.write_file(|file| xlsx::write_sheet(sheet, file, &self.path))
     }
 
     /// Writes the output through `fill`, given the path of a hidden staging
-    /// file in the output's folder. Only when `fill` succeeds is the file
-    /// synced to disk and renamed onto the output path; otherwise it is
-    /// removed.
+    /// file in the output's folder, for writers that open files by path.
+    /// Only when `fill` succeeds is the file synced to disk and renamed onto
+    /// the output path; otherwise it is removed.
     pub fn write_with(&self, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+        self.write_staged(|staging| fill(staging.path()))
+    }
+
+    /// Writes the output through `fill`, given the hidden staging file
+    /// itself, open for writing; as [`Output::write_with`] otherwise. The
+    /// way for any writer that takes a handle: opening the file again by
+    /// path costs an `openat`, and on ext4 the reopen's `O_TRUNC` makes its
+    /// `close` start writing the data out (`auto_da_alloc`), work the
+    /// `fsync` then does anyway.
+    pub fn write_file(&self, fill: impl FnOnce(&File) -> Result<()>) -> Result<()> {
+        self.write_staged(|staging| fill(staging.as_file()))
+    }
+
+    fn write_staged(&self, fill: impl FnOnce(&NamedTempFile) -> Result<()>) -> Result<()> {
         // Created 0666 so that the umask, not tempfile's private 0600, decides
         // who may read the output, as for any file the user writes.
         let staging = tempfile::Builder::new()
@@ -121,7 +138,7 @@ impl Output {
             .map_err(|cause| {
                 TableError::io("cannot write into the folder of", &self.path, &cause)
             })?;
-        fill(staging.path())?;
+        fill(&staging)?;
         promote(staging, &self.path)
     }
 }

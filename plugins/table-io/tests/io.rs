@@ -116,11 +116,7 @@ fn a_failed_write_leaves_neither_output_nor_temporary_file() -> TestResult {
             input_path.display()
         ))
     );
-    let mut names: Vec<String> = std::fs::read_dir(dir.path())?
-        .map(|entry| entry.map(|entry| entry.file_name().to_string_lossy().into_owned()))
-        .collect::<Result<_, _>>()?;
-    names.sort();
-    assert_eq!(names, ["late.csv"]);
+    assert_eq!(names_in(dir.path())?, ["late.csv"]);
     Ok(())
 }
 
@@ -131,6 +127,39 @@ fn a_rewrite_replaces_the_output_whole() -> TestResult {
     std::fs::write(&output, "old,content\n1,2\n3,4\n5,6\n")?;
     Output::new(&output)?.write(df!("isin" => ["LU1"])?.lazy(), &[])?;
     assert_eq!(std::fs::read_to_string(&output)?, "isin\nLU1\n");
+    Ok(())
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|entry| entry.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    Ok(names)
+}
+
+#[test]
+fn a_write_through_the_staging_handle_is_atomic() -> TestResult {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("out.csv");
+    std::fs::write(&path, "old\n")?;
+    let output = Output::new(&path)?;
+    let failed = output.write_file(|mut file| {
+        file.write_all(b"half")
+            .map_err(|cause| TableError::io("cannot write", &path, &cause))?;
+        Err(TableError::invalid_data("stopped half way"))
+    });
+    assert!(failed.is_err());
+    assert_eq!(std::fs::read_to_string(&path)?, "old\n");
+    assert_eq!(names_in(dir.path())?, ["out.csv"]);
+    output.write_file(|mut file| {
+        file.write_all(b"isin\nLU1\n")
+            .map_err(|cause| TableError::io("cannot write", &path, &cause))
+    })?;
+    assert_eq!(std::fs::read_to_string(&path)?, "isin\nLU1\n");
+    assert_eq!(names_in(dir.path())?, ["out.csv"]);
     Ok(())
 }
 

@@ -18,10 +18,11 @@ const DATETIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss.000";
 
 type WriteResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
-/// Writes `frame` as a one-sheet workbook at `path`: a bold header row, then
-/// one row per frame row; missing values and NaN are empty cells.
-pub(crate) fn write(frame: &DataFrame, path: &Path) -> Result<()> {
-    write_columns(frame.height(), path, |sheet, formats| {
+/// Writes `frame` as a one-sheet workbook into `file`, the output `path`'s
+/// staging file: a bold header row, then one row per frame row; missing
+/// values and NaN are empty cells.
+pub(crate) fn write(frame: &DataFrame, file: &File, path: &Path) -> Result<()> {
+    write_columns(frame.height(), file, path, |sheet, formats| {
         for (index, column) in frame.columns().iter().enumerate() {
             let cells = cells_of(column)?;
             write_column(sheet, index, column.name().as_str(), &cells, formats)?;
@@ -30,10 +31,10 @@ pub(crate) fn write(frame: &DataFrame, path: &Path) -> Result<()> {
     })
 }
 
-/// Writes `sheet` as a one-sheet workbook at `path`, as [`write`] writes a
-/// frame of the same columns.
-pub(crate) fn write_sheet(sheet: &Sheet, path: &Path) -> Result<()> {
-    write_columns(sheet.height, path, |worksheet, formats| {
+/// Writes `sheet` as a one-sheet workbook into `file`, as [`write`] writes
+/// a frame of the same columns.
+pub(crate) fn write_sheet(sheet: &Sheet, file: &File, path: &Path) -> Result<()> {
+    write_columns(sheet.height, file, path, |worksheet, formats| {
         for (index, column) in sheet.columns.iter().enumerate() {
             write_column(worksheet, index, &column.name, &column.cells, formats)?;
         }
@@ -49,6 +50,7 @@ struct Formats {
 
 fn write_columns(
     height: usize,
+    file: &File,
     path: &Path,
     fill: impl FnOnce(&mut Worksheet, &Formats) -> WriteResult,
 ) -> Result<()> {
@@ -68,7 +70,6 @@ fn write_columns(
     fill(sheet, &formats).map_err(|error| unwritable(path, &*error))?;
     // Buffered: `Workbook::save` hands the zip writer the bare file, which
     // made a one-sheet workbook 98 small `write` calls.
-    let file = File::create(path).map_err(|cause| TableError::io("cannot write", path, &cause))?;
     let mut out = BufWriter::new(file);
     workbook
         .save_to_writer(&mut out)
