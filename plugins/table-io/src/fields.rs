@@ -12,16 +12,14 @@
 //! [`Records`](crate::append::Records), without their line end; this reader
 //! splits fields only.
 
-use std::sync::OnceLock;
-
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
 
 /// Splits records into fields, reusing its buffers from one record to the
 /// next.
 pub struct FieldReader {
-    /// csv-core's reader, made at the first record with a quote: most files
-    /// have none, and each reader would otherwise build its DFA (a third of
-    /// a million instructions, several readers a run).
+    /// csv-core's reader, built at the first record with a quote: most
+    /// files have none, and building its DFA costs a third of a million
+    /// instructions (several readers a run).
     core: Option<Reader>,
     /// The record's fields unescaped, one after the other (csv-core's
     /// output); never shorter than the record read.
@@ -83,17 +81,13 @@ impl Default for FieldReader {
     }
 }
 
-/// csv-core's reader as the fast paths configure it, built once a process
-/// and cloned for each [`FieldReader`] that needs it.
+/// csv-core's reader as the fast paths configure it. Built anew for each
+/// [`FieldReader`] that needs one: a clone of a built reader is not one
+/// (csv-core 0.1.13's `Dfa::clone` copies only the transition table).
 fn configured_reader() -> Reader {
-    static BUILT: OnceLock<Reader> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            // A carriage return ends a record for csv-core; inside a record
-            // it then shows as a record that ends early, which is refused.
-            ReaderBuilder::new().terminator(Terminator::CRLF).build()
-        })
-        .clone()
+    // A carriage return ends a record for csv-core; inside a record it then
+    // shows as a record that ends early, which is refused.
+    ReaderBuilder::new().terminator(Terminator::CRLF).build()
 }
 
 impl FieldReader {
