@@ -33,11 +33,42 @@ pub enum Ended<E> {
     Failed(E),
 }
 
+/// Buffers of about a block's size, handed back once used and taken again:
+/// a fresh megabyte each block cost page faults and zeroed pages (perf:
+/// 4 % of a 10M-row merge, most of it on the reading thread).
+#[derive(Default)]
+pub struct Buffers(Mutex<Vec<Vec<u8>>>);
+
+/// Buffers kept for reuse, at most: more than the blocks in flight at once.
+const KEPT: usize = 4 * AHEAD;
+
+impl Buffers {
+    /// An empty buffer with room for at least `capacity` bytes.
+    pub fn take(&self, capacity: usize) -> Vec<u8> {
+        let kept = self.0.lock().ok().and_then(|mut kept| kept.pop());
+        let mut buffer = kept.unwrap_or_default();
+        buffer.clear();
+        buffer.reserve(capacity);
+        buffer
+    }
+
+    /// Keeps `buffer` for a later [`take`](Self::take).
+    pub fn give(&self, buffer: Vec<u8>) {
+        if let Ok(mut kept) = self.0.lock()
+            && kept.len() < KEPT
+        {
+            kept.push(buffer);
+        }
+    }
+}
+
 /// Reads the rest of `input` (positioned at a record's start) in blocks of
 /// whole records, runs `work` (with per-thread state from `init`) on each
 /// on the worker threads, and hands the results to `take` in file order.
+/// The blocks' buffers come from and go back to `buffers`.
 pub fn run<S, T, E>(
     input: &mut impl Read,
+    buffers: &Buffers,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &[u8]) -> Option<T> + Sync,
     mut take: impl FnMut(T) -> Result<(), E>,
@@ -47,7 +78,7 @@ where
     T: Send,
 {
     let mut reader = BlockReader::default();
-    let first = match reader.next_block(input) {
+    let first = match reader.next_block(input, buffers) {
         Ok(Some(block)) => block,
         Ok(None) => return Ended::Done,
         Err(cause) => return Ended::Failed(read_error(cause)),
@@ -67,7 +98,9 @@ where
             scope.spawn(move || {
                 let mut state = init();
                 while let Some((number, block)) = next_job(&queue) {
-                    if results.send((number, work(&mut state, &block))).is_err() {
+                    let result = work(&mut state, &block);
+                    buffers.give(block);
+                    if results.send((number, result)).is_err() {
                         break;
                     }
                 }
@@ -80,7 +113,7 @@ where
         }
         let mut sent = 1;
         loop {
-            let block = match reader.next_block(input) {
+            let block = match reader.next_block(input, buffers) {
                 Ok(Some(block)) => block,
                 Ok(None) => break,
                 Err(cause) => return Ended::Failed(read_error(cause)),
@@ -134,8 +167,12 @@ struct BlockReader {
 impl BlockReader {
     /// The next block: at least [`BLOCK`] bytes of whole records, or the
     /// rest of the file; `None` at its end.
-    fn next_block(&mut self, input: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
-        let mut block = Vec::with_capacity(BLOCK + BLOCK / 8 + self.carried.len());
+    fn next_block(
+        &mut self,
+        input: &mut impl Read,
+        buffers: &Buffers,
+    ) -> std::io::Result<Option<Vec<u8>>> {
+        let mut block = buffers.take(BLOCK + BLOCK / 8 + self.carried.len());
         block.append(&mut self.carried);
         loop {
             if self.at_end {
@@ -174,6 +211,58 @@ fn last_record_end(block: &[u8]) -> Option<usize> {
         at = position + 1;
     }
     last
+}
+
+/// The records of a block, without their line ends, as
+/// [`Records`](table_io::append::Records) reads them from a file (a line
+/// break inside quotes belongs to its record; a carriage return before the
+/// line end, or at the very end, is not the record's). Read in place:
+/// `Records` over a block would copy it into a fresh, zeroed megabyte of
+/// its own (callgrind: 7 % of a merge's instructions).
+pub fn records(block: &[u8]) -> BlockRecords<'_> {
+    BlockRecords { block, start: 0 }
+}
+
+/// See [`records`].
+pub struct BlockRecords<'a> {
+    block: &'a [u8],
+    start: usize,
+}
+
+impl<'a> Iterator for BlockRecords<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let block = self.block;
+        if self.start >= block.len() {
+            return None;
+        }
+        let (line_end, next) = match line_break(block, self.start) {
+            Some(newline) => (newline, newline + 1),
+            None => (block.len(), block.len()),
+        };
+        let record_end = if line_end > self.start && block[line_end - 1] == b'\r' {
+            line_end - 1
+        } else {
+            line_end
+        };
+        let start = std::mem::replace(&mut self.start, next);
+        Some(&block[start..record_end])
+    }
+}
+
+/// The first line break at or after `from` outside quotes.
+fn line_break(block: &[u8], from: usize) -> Option<usize> {
+    let (mut scanned, mut quoted) = (from, false);
+    loop {
+        let at = scanned + memchr::memchr2(b'\n', b'"', &block[scanned..])?;
+        if block[at] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            return Some(at);
+        }
+        scanned = at + 1;
+    }
 }
 
 fn next_job(queue: &Mutex<Receiver<(usize, Vec<u8>)>>) -> Option<(usize, Vec<u8>)> {
@@ -261,7 +350,8 @@ mod tests {
         file.extend_from_slice(b"last,\"no\nline end\"");
         let (mut reader, mut input) = (BlockReader::default(), &file[..]);
         let mut blocks = Vec::new();
-        while let Some(block) = reader.next_block(&mut input)? {
+        let buffers = Buffers::default();
+        while let Some(block) = reader.next_block(&mut input, &buffers)? {
             blocks.push(block);
         }
         assert!(blocks.len() >= 3);
@@ -269,5 +359,29 @@ mod tests {
         let per_block: Vec<Vec<u8>> = blocks.iter().flat_map(|block| records(block)).collect();
         assert_eq!(per_block, records(&file));
         Ok(())
+    }
+
+    #[test]
+    fn a_block_is_read_in_place_into_the_records_records_reads() {
+        for bytes in [
+            &b""[..],
+            b"\n",
+            b"a,b\nc,d",
+            b"a,b\r\nc,d\r\n",
+            b"a\n\nb\n",
+            b"a\r",
+            b"\r\n\r\n",
+            b"\"two\nlines\",x\r\ny",
+            b"\"open\nquote,x\ny",
+            b"a\rb\nc",
+        ] {
+            let in_place: Vec<&[u8]> = super::records(bytes).collect();
+            let mut from_reader = Records::new(bytes);
+            let mut expected = Vec::new();
+            while let Ok(Some((record, _))) = from_reader.next_record() {
+                expected.push(record.bytes().to_vec());
+            }
+            assert_eq!(in_place, expected, "{:?}", String::from_utf8_lossy(bytes));
+        }
     }
 }

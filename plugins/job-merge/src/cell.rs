@@ -86,9 +86,11 @@ pub fn write_str(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Reads and writes values field by field, keeping its number buffers and
-/// the last timestamp it read and wrote: files stamped by job-timestamp
-/// hold the same instant on every row, parsed and formatted once.
+/// Reads and writes values field by field, keeping its number buffers, the
+/// last timestamp it read and the last two it wrote: files stamped by
+/// job-timestamp hold the same instant on every row, parsed and formatted
+/// once, and the earlier of two such columns alternates between two
+/// instants (the right table's where a row matched, the left's elsewhere).
 #[derive(Default)]
 pub struct Transcoder {
     integer: itoa::Buffer,
@@ -96,9 +98,17 @@ pub struct Transcoder {
     /// The last timestamp text read and its instant.
     read_text: Vec<u8>,
     read_micros: i64,
-    /// The last instant written and its text (empty before the first).
-    written_micros: i64,
-    written_text: String,
+    /// The last two instants written and their texts.
+    written: [Written; 2],
+    /// Which of `written` was formatted longer ago: the next to go.
+    older: usize,
+}
+
+/// An instant written and its text; `None` before the first.
+#[derive(Default)]
+struct Written {
+    micros: Option<i64>,
+    text: String,
 }
 
 impl Transcoder {
@@ -126,7 +136,11 @@ impl Transcoder {
         let as_written = match column {
             ColumnType::Text => !field.quoted(),
             ColumnType::Integer => is_canonical_integer(field.raw),
-            ColumnType::Float => is_shortest_float(field.raw),
+            ColumnType::Float => match float_form(field.raw) {
+                FloatForm::AsWritten => true,
+                FloatForm::Decimal => return self.write_decimal(field.raw, out),
+                FloatForm::Other => false,
+            },
             ColumnType::Timestamp => false,
         };
         if as_written {
@@ -155,14 +169,34 @@ impl Transcoder {
         }
     }
 
+    /// Writes a float in plain decimal notation as polars reads and writes
+    /// it: parsed by fast-float, as [`infer::float`] parses what its pattern
+    /// takes, and written by zmij; `false` when it is out of range.
+    fn write_decimal(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+        match fast_float2::parse::<f64, _>(bytes) {
+            Ok(value) if value.is_finite() => {
+                out.extend_from_slice(self.float.format(value).as_bytes());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Writes microseconds since the epoch as RFC 3339 UTC text.
     pub fn write_timestamp(&mut self, micros: i64, out: &mut Vec<u8>) {
-        if self.written_text.is_empty() || micros != self.written_micros {
-            self.written_text.clear();
-            table_io::format_micros(micros, &mut self.written_text);
-            self.written_micros = micros;
-        }
-        out.extend_from_slice(self.written_text.as_bytes());
+        let slot = match self.written.iter().position(|w| w.micros == Some(micros)) {
+            Some(slot) => slot,
+            None => {
+                let slot = self.older;
+                self.older = 1 - slot;
+                let written = &mut self.written[slot];
+                written.text.clear();
+                table_io::format_micros(micros, &mut written.text);
+                written.micros = Some(micros);
+                slot
+            }
+        };
+        out.extend_from_slice(self.written[slot].text.as_bytes());
     }
 
     /// The decimal text of `value`.
@@ -186,22 +220,47 @@ fn is_canonical_integer(bytes: &[u8]) -> bool {
         && !minus_zero
 }
 
-/// Whether `bytes` are a float exactly as zmij (polars' float writer)
-/// writes the value they read as: plain decimal notation with a point, no
-/// leading zero, no trailing zero but the one of `5.0`, the first digit
-/// within zmij's fixed-notation range (10^-5 to 10^15), and at most 15
-/// significant digits. A decimal of at most 15 digits is the only one of
-/// that length that rounds to its double (doubles are closer together than
-/// such decimals), so it is the shortest round-trip form zmij writes.
-fn is_shortest_float(bytes: &[u8]) -> bool {
-    const MAX_DIGITS: usize = 15;
+/// What a float column's value is to the writer.
+#[derive(Debug, PartialEq, Eq)]
+enum FloatForm {
+    /// Already the text zmij writes for it: copied as it stands.
+    AsWritten,
+    /// Plain decimal notation (`-?\d+\.\d+`), which polars' float pattern
+    /// takes: parsed without checking the pattern again.
+    Decimal,
+    /// Anything else: read by [`infer::float`]'s rules.
+    Other,
+}
+
+/// The form of `bytes` in a float column. A plain decimal is
+/// [`FloatForm::AsWritten`] when zmij (polars' float writer) writes its
+/// value the same: no leading zero, no trailing zero but the one of `5.0`,
+/// the first digit within zmij's fixed-notation range (10^-5 to 10^15),
+/// and at most 15 significant digits. A decimal of at most 15 digits is the
+/// only one of that length that rounds to its double (doubles are closer
+/// together than such decimals), so it is the shortest round-trip form
+/// zmij writes.
+fn float_form(bytes: &[u8]) -> FloatForm {
     let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    let Some(point) = digits.iter().position(|&byte| byte == b'.') else {
-        return false;
+    let Some(point) = memchr::memchr(b'.', digits) else {
+        return FloatForm::Other;
     };
     let (whole, fraction) = (&digits[..point], &digits[point + 1..]);
     let decimal = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
-    if !decimal(whole) || !decimal(fraction) || (whole.len() > 1 && whole[0] == b'0') {
+    if !decimal(whole) || !decimal(fraction) {
+        FloatForm::Other
+    } else if is_shortest(whole, fraction) {
+        FloatForm::AsWritten
+    } else {
+        FloatForm::Decimal
+    }
+}
+
+/// Whether the decimal `whole.fraction` is zmij's text of its value (see
+/// [`float_form`]).
+fn is_shortest(whole: &[u8], fraction: &[u8]) -> bool {
+    const MAX_DIGITS: usize = 15;
+    if whole.len() > 1 && whole[0] == b'0' {
         return false;
     }
     if fraction == b"0" {
@@ -356,6 +415,8 @@ mod tests {
             "-0.8368125729961472",
             "0.5592605420188425",
             "9007199254740993.0",
+            "1e400",
+            "-0.00000000000000000000000000000000000000000000000000000000000000001",
             "5.",
             ".5",
             "+1.5",
@@ -379,6 +440,12 @@ mod tests {
             "2026-11-22T07:00:00.5+01:00",
         ];
         let mut transcoder = Transcoder::default();
+        let past_the_largest_double = format!("1{}.5", "0".repeat(400));
+        assert_eq!(
+            transcoded(&mut transcoder, &past_the_largest_double, ColumnType::Float),
+            None
+        );
+        assert_eq!(rendered(&past_the_largest_double, ColumnType::Float), None);
         for (column, texts) in [
             (ColumnType::Float, &floats[..]),
             (ColumnType::Integer, &integers[..]),
@@ -429,7 +496,7 @@ mod tests {
                             format!("{sign}{whole}{pad}.{fraction}"),
                             format!("{sign}{whole}.{pad}{fraction}"),
                         ] {
-                            if !is_shortest_float(text.as_bytes()) {
+                            if float_form(text.as_bytes()) != FloatForm::AsWritten {
                                 continue;
                             }
                             copied += 1;
@@ -471,6 +538,18 @@ mod tests {
             transcoder.transcode(field, ColumnType::Timestamp, &mut out)
         });
         assert!(!not_a_time);
+    }
+
+    #[test]
+    fn instants_written_in_turn_are_each_written_as_formatted_alone() {
+        let mut transcoder = Transcoder::default();
+        let later = 1_795_000_000_000_000;
+        for micros in [0, later, 0, 5, later, 5, 5, 0, -1, later] {
+            let (mut cached, mut alone) = (Vec::new(), String::new());
+            transcoder.write_timestamp(micros, &mut cached);
+            table_io::format_micros(micros, &mut alone);
+            assert_eq!(cached, alone.as_bytes(), "{micros}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod right_index;
 mod schema;
 mod sheet;
 mod stream;
+mod synced;
 #[cfg(test)]
 mod tests;
 

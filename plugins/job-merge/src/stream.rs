@@ -1,6 +1,7 @@
 //! The streaming CSV-to-CSV merge: the right table (B) is read once into a
 //! compact index, then the left table (A) is streamed through in order and
-//! every output row written as it is joined.
+//! every output row written as it is joined, and synced to disk on a
+//! second thread as it goes (`synced.rs`).
 //!
 //! Memory is B's index, not the frames of both tables and a join's hash
 //! table; time is one pass over each file. The output equals the polars
@@ -19,7 +20,7 @@ use std::path::Path;
 use table_io::append::{AppendOutcome, Records};
 use table_io::{Format, Input, Output, Repeated, Result, TableError};
 
-use crate::blocks::{self, Ended};
+use crate::blocks::{self, Buffers, Ended};
 use table_io::fields::{Field, FieldReader, Fields};
 
 use crate::cell::{self, ColumnType, Transcoder, Value, plain_fields, plain_record};
@@ -28,6 +29,7 @@ use crate::layout::Layout;
 use crate::merge::repeated_key_error;
 use crate::right_index::{Inserted, RightIndex};
 use crate::schema::CsvSchema;
+use crate::synced::SyncedFile;
 
 /// Bytes written to the output at a time.
 const BLOCK: usize = 1 << 20;
@@ -102,6 +104,7 @@ fn load_right(
     let (mut missing_keys, mut repeated) = (0, HashSet::new());
     let ended = blocks::run(
         &mut records,
+        &Buffers::default(),
         || {
             (
                 Transcoder::default(),
@@ -197,9 +200,8 @@ fn right_block(
     std::str::from_utf8(block).ok()?;
     let mut out = RightBlock::default();
     let mut rest = Vec::new();
-    let mut records = Records::new(block);
-    while let Some((record, _)) = records.next_record().ok()? {
-        let fields = plain_fields(reader, record.bytes(), schema.names.len())?;
+    for record in blocks::records(block) {
+        let fields = plain_fields(reader, record, schema.names.len())?;
         if !right_text(&fields, schema, layout, transcoder, &mut rest) {
             return None;
         }
@@ -311,17 +313,30 @@ fn stream_left(
     let written = output.write_with(|staging| {
         let file = File::create(staging)
             .map_err(|cause| TableError::io("cannot write", staging, &cause))?;
-        let mut out = BufWriter::with_capacity(BLOCK, file);
+        let mut out = BufWriter::with_capacity(BLOCK, SyncedFile::new(file));
         out.write_all(&layout.header).map_err(write_error)?;
+        let buffers = Buffers::default();
         let ended = blocks::run(
             &mut records,
-            || (Joiner::new(schema, layout, index), FieldReader::default()),
+            &buffers,
+            || {
+                let joiner = Joiner::new(schema, layout, index, &buffers);
+                (joiner, FieldReader::default())
+            },
             |(joiner, reader), block| joiner.block(reader, block),
-            |lines: Vec<u8>| out.write_all(&lines).map_err(write_error),
+            |lines: Vec<u8>| {
+                let written = out.write_all(&lines).map_err(write_error);
+                buffers.give(lines);
+                written
+            },
             read_error,
         );
         match ended {
-            Ended::Done => out.flush().map_err(write_error),
+            Ended::Done => out
+                .into_inner()
+                .map_err(|error| write_error(error.into_error()))?
+                .finish()
+                .map_err(write_error),
             Ended::Failed(error) => Err(error),
             Ended::Refused => {
                 applicable = false;
@@ -343,6 +358,8 @@ struct Joiner<'a> {
     schema: &'a CsvSchema,
     layout: &'a Layout,
     index: &'a RightIndex,
+    /// Where the output lines' buffers come from.
+    buffers: &'a Buffers,
     unmatched: Vec<u8>,
     transcoder: Transcoder,
     key_text: Transcoder,
@@ -351,11 +368,17 @@ struct Joiner<'a> {
 }
 
 impl<'a> Joiner<'a> {
-    fn new(schema: &'a CsvSchema, layout: &'a Layout, index: &'a RightIndex) -> Self {
+    fn new(
+        schema: &'a CsvSchema,
+        layout: &'a Layout,
+        index: &'a RightIndex,
+        buffers: &'a Buffers,
+    ) -> Self {
         Self {
             schema,
             layout,
             index,
+            buffers,
             unmatched: layout.unmatched(),
             transcoder: Transcoder::default(),
             key_text: Transcoder::default(),
@@ -367,10 +390,9 @@ impl<'a> Joiner<'a> {
     /// `None` when a record is not one the fast path reads.
     fn block(&mut self, reader: &mut FieldReader, block: &[u8]) -> Option<Vec<u8>> {
         std::str::from_utf8(block).ok()?;
-        let mut records = Records::new(block);
-        let mut out = Vec::with_capacity(block.len() + block.len() / 4);
-        while let Some((record, _)) = records.next_record().ok()? {
-            let fields = plain_fields(reader, record.bytes(), self.schema.names.len())?;
+        let mut out = self.buffers.take(block.len() + block.len() / 4);
+        for record in blocks::records(block) {
+            let fields = plain_fields(reader, record, self.schema.names.len())?;
             if !self.row(&fields, &mut out) {
                 return None;
             }
