@@ -131,7 +131,7 @@ impl Known {
     /// key), so each goes in without a probe for an equal one.
     pub(crate) fn new(records: Vec<ItemRecord>) -> Self {
         let hasher = foldhash::fast::RandomState::default();
-        let key = |index: &usize| hash_of(&hasher, &records[*index]);
+        let key = |index: &usize| record_hash(&hasher, &records[*index]);
         let mut table = HashTable::with_capacity(records.len());
         for index in 0..records.len() {
             table.insert_unique(key(&index), index, key);
@@ -154,7 +154,7 @@ impl Known {
     }
 
     pub(crate) fn record(&self, job: &str, item: &str) -> Option<&ItemRecord> {
-        let hash = self.hasher.hash_one((job, item));
+        let hash = key_hash(&self.hasher, job, item);
         let records = &self.records;
         let found = self.index.find(hash, |index| {
             let record = &records[*index];
@@ -188,9 +188,9 @@ impl Known {
             ..
         } = self;
         let entry = index.entry(
-            hash_of(hasher, &record),
+            record_hash(hasher, &record),
             |known| records[*known].job == record.job && records[*known].item == record.item,
-            |known| hash_of(hasher, &records[*known]),
+            |known| record_hash(hasher, &records[*known]),
         );
         match entry {
             Entry::Occupied(known) => records[*known.get()] = record,
@@ -202,8 +202,14 @@ impl Known {
     }
 }
 
-fn hash_of(hasher: &foldhash::fast::RandomState, record: &ItemRecord) -> u64 {
-    hasher.hash_one((&*record.job, record.item.as_str()))
+/// The hash a record is found by: of its job and item, as `Known::record`
+/// is asked for them.
+fn key_hash(hasher: &foldhash::fast::RandomState, job: &str, item: &str) -> u64 {
+    hasher.hash_one((job, item))
+}
+
+fn record_hash(hasher: &foldhash::fast::RandomState, record: &ItemRecord) -> u64 {
+    key_hash(hasher, &record.job, &record.item)
 }
 
 fn produced_meta(record: &ItemRecord) -> Option<FileMeta> {
