@@ -308,11 +308,9 @@ fn stream_left(
     let mut records = after_header(path)?;
     let write_error = |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
     // A record the fast path cannot read must leave no output behind, which
-    // only an error out of `write_with` does; the flag turns it back.
+    // only an error out of `write_file` does; the flag turns it back.
     let mut applicable = true;
-    let written = output.write_with(|staging| {
-        let file = File::create(staging)
-            .map_err(|cause| TableError::io("cannot write", staging, &cause))?;
+    let written = output.write_file(|file| {
         let mut out = BufWriter::with_capacity(BLOCK, SyncedFile::new(file));
         out.write_all(&layout.header).map_err(write_error)?;
         let buffers = Buffers::default();

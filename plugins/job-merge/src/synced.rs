@@ -19,8 +19,8 @@ const SYNC_EVERY: u64 = 32 << 20;
 
 /// A file whose written bytes a second thread syncs to disk, started once
 /// the first [`SYNC_EVERY`] bytes are written (a small output starts none).
-pub struct SyncedFile {
-    file: File,
+pub struct SyncedFile<'f> {
+    file: &'f File,
     unsynced: u64,
     syncer: Option<Syncer>,
 }
@@ -31,8 +31,8 @@ struct Syncer {
     thread: JoinHandle<io::Result<()>>,
 }
 
-impl SyncedFile {
-    pub fn new(file: File) -> Self {
+impl<'f> SyncedFile<'f> {
+    pub fn new(file: &'f File) -> Self {
         Self {
             file,
             unsynced: 0,
@@ -85,9 +85,10 @@ fn sync_on_request(file: &File, requests: &Receiver<()>) -> io::Result<()> {
     Ok(())
 }
 
-impl Write for SyncedFile {
+impl Write for SyncedFile<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let written = self.file.write(bytes)?;
+        let mut file = self.file;
+        let written = file.write(bytes)?;
         self.unsynced += written as u64;
         if self.unsynced >= SYNC_EVERY {
             self.unsynced = 0;
@@ -97,7 +98,8 @@ impl Write for SyncedFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        let mut file = self.file;
+        file.flush()
     }
 }
 
@@ -112,7 +114,8 @@ mod tests {
         for size in [10, SYNC_EVERY as usize * 2 + 7] {
             let path = folder.path().join(format!("out_{size}"));
             let bytes: Vec<u8> = (0..size).map(|at| (at % 251) as u8).collect();
-            let mut out = SyncedFile::new(File::create(&path)?);
+            let file = File::create(&path)?;
+            let mut out = SyncedFile::new(&file);
             for chunk in bytes.chunks(1 << 20) {
                 out.write_all(chunk)?;
             }
