@@ -12,7 +12,10 @@ COPY .cargo .cargo
 COPY host host
 COPY plugins plugins
 COPY tests tests
-RUN cargo build --release --locked --workspace --bins
+# The release build with the three jobs linked statically (scripts/build-release).
+COPY scripts/build-release scripts/
+COPY scripts/lib/static-job-rustc scripts/lib/
+RUN scripts/build-release --locked --bins
 
 FROM debian:bookworm-slim
 RUN apt-get update \
