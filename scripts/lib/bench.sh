@@ -11,7 +11,7 @@ require_release() {
     for name in "$@"; do
         if [[ ! -x "$bench_bin/$name" ]]; then
             echo "error: \`$bench_bin/$name\` is missing" >&2
-            echo "hint: build it with \`cargo build --release --workspace\`, or drop --no-build" >&2
+            echo "hint: build it with \`scripts/build-release\`, or drop --no-build" >&2
             exit 1
         fi
     done
