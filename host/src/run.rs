@@ -32,7 +32,7 @@ use crate::outcome::{self, Facts, Outcome};
 use crate::plan::{self, Decision, Item, Known, Pending, Planned, Reason, Touched};
 use crate::scan::{FileMeta, Scan, nanos_since_epoch};
 use crate::signals::Shutdown;
-use crate::state::{ClusterJob, NewRun, RunEnd, RunRecord, SUBMITTING, State};
+use crate::state::{ClusterJob, NewRun, RunEnd, RunPaths, RunRecord, SUBMITTING, State};
 use crate::storage::is_remote;
 use crate::storage::s3::S3Error;
 use crate::transfer::Transfers;
@@ -469,18 +469,19 @@ impl<'a> Pass<'a> {
         }
         let remote_io =
             is_remote(&item.target) || item.inputs.iter().any(|(_, path)| is_remote(path));
-        let id = self.state.begin_run(&NewRun {
+        let file_name = crate::scan::split(&item.target).1;
+        let new_run = NewRun {
             job: &job.name,
             item: &item.id,
             attempt,
             started_at: &now_rfc3339(),
             inputs: &planned.fingerprint(),
             target: &item.target,
+        };
+        let (id, RunPaths { log, staging }) = self.state.begin_run(&new_run, |id| RunPaths {
+            log: self.layout.log(id, &job.name, &item.id),
+            staging: self.layout.staging(&job.target.root, id, file_name),
         })?;
-        let file_name = crate::scan::split(&item.target).1;
-        let staging = self.layout.staging(&job.target.root, id, file_name);
-        let log = self.layout.log(id, &job.name, &item.id);
-        self.state.set_run_paths(id, &log, &staging)?;
         if job.executor == ExecutorKind::Slurm {
             // before `sbatch`: a host dying during the call leaves a row a
             // later pass resolves by the run id in the job's comment

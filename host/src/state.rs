@@ -5,7 +5,7 @@
 //! Knows nothing of processes or folders; callers hand it plain values.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -202,6 +202,12 @@ pub(crate) struct NewRun<'a> {
     pub(crate) target: &'a str,
 }
 
+/// Where a run's output goes while it runs, and its log.
+pub(crate) struct RunPaths {
+    pub(crate) log: PathBuf,
+    pub(crate) staging: PathBuf,
+}
+
 /// What a finished run ends with.
 pub(crate) struct RunEnd<'a> {
     pub(crate) outcome: Outcome,
@@ -311,8 +317,14 @@ impl State {
         }
     }
 
-    /// Records a run as started and the item as running; returns the run id.
-    pub(crate) fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, Error> {
+    /// Records a run as started and the item as running, in one commit with
+    /// the log and staging paths that `paths` makes of the new run's id;
+    /// returns the id and those paths.
+    pub(crate) fn begin_run(
+        &self,
+        run: &NewRun<'_>,
+        paths: impl FnOnce(i64) -> RunPaths,
+    ) -> Result<(i64, RunPaths), Error> {
         let result = (|| {
             let tx = self.conn.unchecked_transaction()?;
             tx.prepare_cached(
@@ -328,6 +340,13 @@ impl State {
                 run.inputs
             ])?;
             let id = tx.last_insert_rowid();
+            let paths = paths(id);
+            tx.prepare_cached("UPDATE runs SET log = ?2, staging = ?3 WHERE id = ?1")?
+                .execute(params![
+                    id,
+                    paths.log.to_string_lossy(),
+                    paths.staging.to_string_lossy()
+                ])?;
             tx.prepare_cached(
                 "INSERT INTO items (job, item, status, attempts, inputs, last_run, target)
                  VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)
@@ -344,24 +363,9 @@ impl State {
                 ItemStatus::Ran(Outcome::Running)
             ])?;
             tx.commit()?;
-            Ok(id)
+            Ok((id, paths))
         })();
         result.map_err(|source| self.error(source))
-    }
-
-    /// Paths of the run's log and staging file, and the job's process group.
-    pub(crate) fn set_run_paths(&self, id: i64, log: &Path, staging: &Path) -> Result<(), Error> {
-        self.conn
-            .prepare_cached("UPDATE runs SET log = ?2, staging = ?3 WHERE id = ?1")
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    id,
-                    log.to_string_lossy(),
-                    staging.to_string_lossy()
-                ])
-            })
-            .map(drop)
-            .map_err(|source| self.error(source))
     }
 
     /// Records that run `id` runs on Slurm: its job id once known, and the
@@ -775,6 +779,14 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
 mod tests {
     use super::*;
 
+    /// For runs whose log and staging paths a test never reads.
+    fn no_paths(_id: i64) -> RunPaths {
+        RunPaths {
+            log: PathBuf::new(),
+            staging: PathBuf::new(),
+        }
+    }
+
     #[test]
     fn every_outcome_and_item_status_round_trips_and_unknown_text_is_an_error() {
         let conn = Connection::open_in_memory().expect("open");
@@ -817,7 +829,7 @@ mod tests {
             inputs: "fp",
             target: "out/x.csv",
         };
-        let id = state.begin_run(&new).expect("begin");
+        let (id, _) = state.begin_run(&new, no_paths).expect("begin");
         assert_eq!(state.running_runs().expect("runs").len(), 1);
         let end = RunEnd {
             outcome: Outcome::Failed,
@@ -860,7 +872,7 @@ mod tests {
                 inputs: "fp",
                 target: "t",
             };
-            let id = state.begin_run(&new).expect("begin");
+            let (id, _) = state.begin_run(&new, no_paths).expect("begin");
             let end = RunEnd {
                 outcome,
                 ended_at: "2026-01-01T00:00:01.000Z",
@@ -911,7 +923,7 @@ mod tests {
             inputs: "fp",
             target: "out/x",
         };
-        let id = state.begin_run(&new).expect("begin");
+        let (id, _) = state.begin_run(&new, no_paths).expect("begin");
         let end = RunEnd {
             outcome: Outcome::Interrupted,
             ended_at: "t1",
@@ -937,7 +949,7 @@ mod tests {
             inputs: "fp",
             target: "t",
         };
-        let id = state.begin_run(&new).expect("begin");
+        let (id, _) = state.begin_run(&new, no_paths).expect("begin");
         let local = state.run(id).expect("read").expect("the run");
         assert_eq!((local.executor, local.cluster), (ExecutorKind::Local, None));
         let submitting = ClusterJob {
@@ -970,10 +982,12 @@ mod tests {
             inputs: "fp",
             target: "t",
         };
-        let id = state.begin_run(&new).expect("begin");
-        state
-            .set_run_paths(id, Path::new(&format!("/logs/{id}")), Path::new("/s"))
-            .expect("paths");
+        let (id, _) = state
+            .begin_run(&new, |id| RunPaths {
+                log: format!("/logs/{id}").into(),
+                staging: "/s".into(),
+            })
+            .expect("begin");
         let end = RunEnd {
             outcome,
             ended_at,
