@@ -9,7 +9,6 @@ mod right_index;
 mod schema;
 mod sheet;
 mod stream;
-mod synced;
 #[cfg(test)]
 mod tests;
 

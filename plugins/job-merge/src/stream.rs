@@ -1,7 +1,7 @@
 //! The streaming CSV-to-CSV merge: the right table (B) is read once into a
 //! compact index, then the left table (A) is streamed through in order and
 //! every output row written as it is joined, and synced to disk on a
-//! second thread as it goes (`synced.rs`).
+//! second thread as it goes (table-io's `SyncedFile`).
 //!
 //! Memory is B's index, not the frames of both tables and a join's hash
 //! table; time is one pass over each file. The output equals the polars
@@ -18,7 +18,7 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use table_io::append::{AppendOutcome, Records};
-use table_io::{Format, Input, Output, Repeated, Result, TableError};
+use table_io::{Format, Input, Output, Repeated, Result, SyncedFile, TableError};
 
 use crate::blocks::{self, Buffers, Ended};
 use table_io::fields::{Field, FieldReader, Fields};
@@ -29,7 +29,6 @@ use crate::layout::Layout;
 use crate::merge::repeated_key_error;
 use crate::right_index::{Inserted, RightIndex};
 use crate::schema::CsvSchema;
-use crate::synced::SyncedFile;
 
 /// Bytes written to the output at a time.
 const BLOCK: usize = 1 << 20;

@@ -16,7 +16,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use crate::fields::FieldReader;
-use crate::{Format, Output, Result, TableError};
+use crate::{Format, Output, Result, SyncedFile, TableError};
 
 /// Bytes read from the input at a time; a record longer than this grows the
 /// buffer.
@@ -216,14 +216,16 @@ where
     ]
     .concat();
     // A record that is not UTF-8 must leave no output behind, which only an
-    // error out of `write_with` does (it drops the staging file); the flag
-    // then turns that error back into "not applicable".
+    // error out of `write_file` does (it drops the staging file); the flag
+    // then turns that error back into "not applicable". The output is synced
+    // as it is written ([`SyncedFile`]), so the sync before the rename finds
+    // little left of a large one.
     let mut applicable = true;
     let mut field = Vec::new();
     let block = records.block();
     output
         .write_file(|file| {
-            let mut out = BufWriter::with_capacity(block, file);
+            let mut out = BufWriter::with_capacity(block, SyncedFile::new(file));
             let write_error =
                 |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
             out.write_all(&header_line).map_err(write_error)?;
@@ -242,7 +244,10 @@ where
                     out.write_all(part).map_err(write_error)?;
                 }
             }
-            out.flush().map_err(write_error)
+            out.into_inner()
+                .map_err(|error| write_error(error.into_error()))?
+                .finish()
+                .map_err(write_error)
         })
         .map(|()| AppendOutcome::Written)
         .or_else(|error| {

@@ -93,10 +93,51 @@ pub fn is_float(bytes: &[u8]) -> bool {
 /// polars' patterns, parsed by fast-float (polars' own parser); `inf` and
 /// `NaN` included, a value the patterns do not take is `None`.
 pub fn float(bytes: &[u8]) -> Option<f64> {
+    if let Some(value) = plain_decimal(bytes) {
+        return Some(value);
+    }
     if !is_float(bytes) && !is_integer(bytes) {
         return None;
     }
     fast_float2::parse(bytes).ok()
+}
+
+/// The powers of ten a double holds exactly.
+const EXACT_POWERS: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A value in plain notation (`-?\d+` or `-?\d+\.\d+`, the form of the
+/// numbers of large files), checked and read in one pass, or `None` for
+/// any other form or one too long. Its digits as an integer of at most
+/// 2^53 and the power of ten of its point are both exact doubles, so their
+/// quotient is one correctly rounded division: the double fast-float
+/// returns (its own exact path), without checking the pattern first, which
+/// with fast-float's parse cost the z-score a fifth of its time.
+fn plain_decimal(bytes: &[u8]) -> Option<f64> {
+    let (negative, body) = match bytes {
+        [b'-', body @ ..] => (true, body),
+        body => (false, body),
+    };
+    let (mut digits, mut point, mut mantissa) = (0_usize, None, 0_u64);
+    for &byte in body {
+        match byte {
+            b'0'..=b'9' if digits < 19 => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                digits += 1;
+            }
+            b'.' if point.is_none() && digits > 0 => point = Some(digits),
+            _ => return None,
+        }
+    }
+    let fraction = digits - point.unwrap_or(digits);
+    if digits == 0 || point == Some(digits) || mantissa > 1 << 53 {
+        return None;
+    }
+    // At most 2^53: the conversion is exact.
+    let value = mantissa as f64 / EXACT_POWERS[fraction];
+    Some(if negative { -value } else { value })
 }
 
 /// A value of an integer column: polars' integer pattern, within `i64`.
@@ -198,6 +239,67 @@ mod tests {
         for odd in [&b"9223372036854775808"[..], b"1.0", b"-", b"+1", b""] {
             assert_eq!(integer(odd), None, "{}", String::from_utf8_lossy(odd));
         }
+    }
+
+    #[test]
+    fn plain_decimals_read_as_fast_float_reads_them() {
+        // A fixed sequence of pseudo-random texts (a linear congruential
+        // generator): every length of 1 to 20 digits, the point anywhere.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |below: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        };
+        let mut read = 0;
+        for _ in 0..200_000 {
+            let length = 1 + next(20) as usize;
+            let mut text: Vec<u8> = (0..length).map(|_| b'0' + next(10) as u8).collect();
+            if next(4) > 0 {
+                text.insert(next(length as u64 + 1) as usize, b'.');
+            }
+            if next(2) == 0 {
+                text.insert(0, b'-');
+            }
+            let parsed = fast_float2::parse::<f64, _>(&text).ok();
+            if let Some(value) = plain_decimal(&text) {
+                read += 1;
+                let expected = parsed.map(f64::to_bits);
+                assert_eq!(
+                    Some(value.to_bits()),
+                    expected,
+                    "{}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+            let expected = parsed.filter(|_| is_float(&text) || is_integer(&text));
+            assert_eq!(float(&text).map(f64::to_bits), expected.map(f64::to_bits));
+        }
+        assert!(read > 100_000, "only {read} texts took the plain path");
+        for other in [
+            &b"5."[..],
+            b".5",
+            b"+1",
+            b"1e5",
+            b"1.2.3",
+            b"-",
+            b"",
+            b"-.5",
+            b"1,5",
+        ] {
+            assert_eq!(
+                plain_decimal(other),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        assert_eq!(
+            plain_decimal(b"-0").map(f64::to_bits),
+            Some((-0.0_f64).to_bits())
+        );
+        assert_eq!(plain_decimal(b"9007199254740993"), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod input;
 mod job;
 mod output;
 mod rfc3339;
+mod synced;
 pub mod timestamp;
 mod xlsx;
 
@@ -32,6 +33,7 @@ pub use input::Input;
 pub use job::run_job;
 pub use output::Output;
 pub use rfc3339::{format_micros, parse_micros};
+pub use synced::SyncedFile;
 pub use xlsx::{Cells, Sheet, SheetColumn};
 
 /// The result type of every fallible operation of the toolkit.
