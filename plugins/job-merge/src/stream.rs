@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 use table_io::append::{AppendOutcome, Records};
@@ -310,7 +310,7 @@ fn stream_left(
     // only an error out of `write_file` does; the flag turns it back.
     let mut applicable = true;
     let written = output.write_file(|file| {
-        let mut out = BufWriter::with_capacity(BLOCK, SyncedFile::new(file));
+        let mut out = SyncedFile::buffered(file, BLOCK);
         out.write_all(&layout.header).map_err(write_error)?;
         let buffers = Buffers::default();
         let ended = blocks::run(
@@ -329,11 +329,7 @@ fn stream_left(
             read_error,
         );
         match ended {
-            Ended::Done => out
-                .into_inner()
-                .map_err(|error| write_error(error.into_error()))?
-                .finish()
-                .map_err(write_error),
+            Ended::Done => SyncedFile::finish_buffered(out).map_err(write_error),
             Ended::Failed(error) => Err(error),
             Ended::Refused => {
                 applicable = false;

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::fields::FieldReader;
@@ -225,7 +225,7 @@ where
     let block = records.block();
     output
         .write_file(|file| {
-            let mut out = BufWriter::with_capacity(block, SyncedFile::new(file));
+            let mut out = SyncedFile::buffered(file, block);
             let write_error =
                 |cause: std::io::Error| TableError::io("cannot write", output.path(), &cause);
             out.write_all(&header_line).map_err(write_error)?;
@@ -244,10 +244,7 @@ where
                     out.write_all(part).map_err(write_error)?;
                 }
             }
-            out.into_inner()
-                .map_err(|error| write_error(error.into_error()))?
-                .finish()
-                .map_err(write_error)
+            SyncedFile::finish_buffered(out).map_err(write_error)
         })
         .map(|()| AppendOutcome::Written)
         .or_else(|error| {

@@ -10,7 +10,7 @@
 //! the rename, are the caller's.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
@@ -33,8 +33,22 @@ struct Syncer {
 }
 
 impl<'f> SyncedFile<'f> {
+    /// `file` behind a write buffer of `capacity` bytes, as a large output
+    /// is written; [`SyncedFile::finish_buffered`] ends it.
+    pub fn buffered(file: &'f File, capacity: usize) -> BufWriter<Self> {
+        BufWriter::with_capacity(capacity, Self::new(file))
+    }
+
+    /// Writes out what `out` still holds, then waits for the syncing
+    /// thread: the first write or sync error.
+    pub fn finish_buffered(out: BufWriter<Self>) -> io::Result<()> {
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .finish()
+    }
+
     /// Writes to `file`; the thread starts with the first sync.
-    pub fn new(file: &'f File) -> Self {
+    fn new(file: &'f File) -> Self {
         Self {
             file,
             unsynced: 0,
@@ -43,7 +57,7 @@ impl<'f> SyncedFile<'f> {
     }
 
     /// Waits for the syncing thread: its error, if a sync failed.
-    pub fn finish(self) -> io::Result<()> {
+    fn finish(self) -> io::Result<()> {
         let Some(Syncer { wake, thread }) = self.syncer else {
             return Ok(());
         };
